@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything uspdit needs on a fresh Debian 12 machine, idempotently:
+# Open MPI, Ninja and ccache from Debian, and libtorch from the pinned PyTorch wheel
+# into a project-local virtual environment (.venv). The wheel is installed with
+# --no-deps: the C++ build needs only its headers and libraries, never the NVIDIA wheels.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+TORCH_VERSION=${USPDIT_TORCH_VERSION:-2.15.0}
+
+need_apt=()
+for pkg in openmpi-bin libopenmpi-dev ninja-build ccache cmake g++; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[setup] installing from Debian: ${need_apt[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need_apt[@]}" >/dev/null
+fi
+
+venv="$root/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "[setup] creating $venv"
+  python3 -m venv "$venv"
+fi
+torch_dir=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/torch
+if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 2>/dev/null)" != "$TORCH_VERSION" ]; then
+  echo "[setup] installing torch==$TORCH_VERSION (headers and libraries only, no NVIDIA wheels)"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "torch==$TORCH_VERSION"
+  echo "$TORCH_VERSION" > "$venv/.torch-version"
+fi
+echo "[setup] ok: libtorch at $torch_dir"

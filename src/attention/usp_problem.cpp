@@ -1,0 +1,132 @@
+#include "attention/usp_problem.h"
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace uspdit::attention {
+namespace {
+
+at::Tensor gather_chunks(dist::Communicator& sequence, const at::Tensor& mine,
+                         const dist::SequenceSplit& split) {
+  // Sequence-group rank i holds chunk i (rank r·U+u <-> chunk r·U+u).
+  const int64_t B = mine.size(0), H = mine.size(2), D = mine.size(3);
+  std::vector<int64_t> counts;
+  for (auto len : split.lengths) counts.push_back(B * len * H * D);
+  auto all = at::empty({B * split.total() * H * D}, mine.options());
+  sequence.all_gather_v(mine.contiguous().view({-1}), all, counts);
+  std::vector<at::Tensor> parts;
+  int64_t offset = 0;
+  for (int c = 0; c < split.parts(); ++c) {
+    parts.push_back(all.narrow(0, offset, counts[c]).view({B, split.lengths[c], H, D}));
+    offset += counts[c];
+  }
+  return at::cat(parts, 1);
+}
+
+}  // namespace
+
+GlobalInputs make_global_inputs(const AttnProblem& p) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(p.seed);
+  auto opts = at::TensorOptions().dtype(at::kFloat);
+  auto randn = [&](int64_t len) {
+    return at::randn({p.batch, len, p.heads, p.head_dim}, gen, opts).to(p.dtype);
+  };
+  GlobalInputs g;
+  g.q = randn(p.seq_len);
+  g.k = randn(p.seq_len);
+  g.v = randn(p.seq_len);
+  if (p.text_len > 0) {
+    g.text_q = randn(p.text_len);
+    g.text_k = randn(p.text_len);
+    g.text_v = randn(p.text_len);
+    if (p.text_padding > 0) {
+      // Row 0 has `text_padding` padded tokens at the end; other rows have none, so the mask
+      // really differs across the batch, as with CFG's conditional/unconditional pair.
+      g.text_valid = at::ones({p.batch, p.text_len}, at::kBool);
+      g.text_valid[0].narrow(0, p.text_len - p.text_padding, p.text_padding).fill_(false);
+    }
+  }
+  return g;
+}
+
+ShardedInputs shard_inputs(const GlobalInputs& g, const dist::ProcessMesh& mesh, JointStrategy strategy) {
+  const auto& d = mesh.degrees();
+  const int chunk = mesh.sequence_chunk();
+  ShardedInputs s;
+  s.video_split = dist::SequenceSplit::even(g.q.size(1), d.sequence_parallel());
+  s.q = dist::take_chunk(g.q, 1, s.video_split, chunk).contiguous();
+  s.k = dist::take_chunk(g.k, 1, s.video_split, chunk).contiguous();
+  s.v = dist::take_chunk(g.v, 1, s.video_split, chunk).contiguous();
+  if (g.text_q.defined()) {
+    JointText t;
+    t.length = g.text_q.size(1);
+    t.strategy = strategy;
+    t.key_valid = g.text_valid;
+    if (strategy == JointStrategy::kSplit) {
+      auto split = dist::SequenceSplit::even(t.length, d.sequence_parallel());
+      t.q = dist::take_chunk(g.text_q, 1, split, chunk).contiguous();
+      t.k = dist::take_chunk(g.text_k, 1, split, chunk).contiguous();
+      t.v = dist::take_chunk(g.text_v, 1, split, chunk).contiguous();
+    } else {
+      t.q = g.text_q;
+      t.k = g.text_k;
+      t.v = g.text_v;
+    }
+    s.text = t;
+  }
+  return s;
+}
+
+GatheredOutput gather_output(dist::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
+                             JointStrategy strategy) {
+  GatheredOutput g;
+  g.video = gather_chunks(mesh.sequence(), out.out, in.video_split);
+  if (in.text) {
+    if (strategy == JointStrategy::kSplit) {
+      g.text = gather_chunks(mesh.sequence(), out.text_out,
+                             dist::SequenceSplit::even(in.text->length, mesh.degrees().sequence_parallel()));
+    } else {
+      g.text = out.text_out;  // already complete on every rank
+    }
+  }
+  return g;
+}
+
+GatheredOutput reference_output(const GlobalInputs& g) {
+  GatheredOutput ref;
+  if (!g.text_q.defined()) {
+    ref.video = attention(g.q, g.k, g.v);
+    return ref;
+  }
+  const int64_t B = g.q.size(0), L = g.q.size(1);
+  auto q = at::cat({g.q, g.text_q}, 1), k = at::cat({g.k, g.text_k}, 1), v = at::cat({g.v, g.text_v}, 1);
+  at::Tensor valid;
+  if (g.text_valid.defined()) valid = at::cat({at::ones({B, L}, at::kBool), g.text_valid}, 1);
+  auto out = attention(q, k, v, valid);
+  ref.video = out.narrow(1, 0, L);
+  ref.text = out.narrow(1, L, out.size(1) - L);
+  return ref;
+}
+
+double max_abs_error(const GatheredOutput& a, const GatheredOutput& b) {
+  double err = (a.video.to(at::kFloat) - b.video.to(at::kFloat)).abs().max().item<double>();
+  if (a.text.defined() || b.text.defined()) {
+    if (!a.text.defined() || !b.text.defined()) return INFINITY;
+    err = std::max(err, (a.text.to(at::kFloat) - b.text.to(at::kFloat)).abs().max().item<double>());
+  }
+  return err;
+}
+
+TrafficFormula traffic_formula(int64_t batch, int64_t tokens, int64_t heads, int64_t head_dim,
+                               int ulysses, int ring) {
+  const double P = static_cast<double>(ulysses) * ring;
+  const double per_rank = static_cast<double>(batch) * tokens / P * heads * head_dim;
+  TrafficFormula f;
+  f.ulysses_elements = 4.0 * (ulysses - 1) / ulysses * per_rank;
+  // After the Ulysses all-to-all a ring rank holds U chunks of H/U heads: the same L/P·H·D elements.
+  f.ring_elements = 2.0 * (ring - 1) * per_rank;
+  return f;
+}
+
+}  // namespace uspdit::attention

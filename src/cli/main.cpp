@@ -1,0 +1,69 @@
+// uspdit: the command-line front end. Only dispatch and error reporting live here.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(uspdit::cli::Args&);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"plan", uspdit::cli::run_plan,
+     "list valid (ulysses, ring, cfg) configurations for a model and cluster, with traffic"},
+    {"check", uspdit::cli::run_check,
+     "measure link bandwidth/latency between and inside nodes; flag slow links and bad env"},
+    {"bench-attn", uspdit::cli::run_bench_attn,
+     "time (and --verify) USP attention on a given shape and parallel degrees"},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: uspdit <command> [--flags]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-11s %s\n", c.name, c.summary);
+  std::fprintf(out,
+               "\nMulti-rank commands run under a launcher, e.g. `mpirun -np 4 build/uspdit "
+               "bench-attn --ulysses-degree 2 --ring-degree 2 --verify`.\n");
+}
+
+// The rank as the launcher states it, for error lines printed before (or without) MPI.
+std::string rank_prefix() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "RANK"}) {
+    if (const char* value = std::getenv(var)) return std::string("[rank ") + value + "] ";
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") ||
+      !std::strcmp(argv[1], "-h")) {
+    print_usage(stdout);
+    return argc < 2 ? uspdit::kUsageExitCode : 0;
+  }
+  const std::string name = argv[1];
+  for (const auto& command : kCommands) {
+    if (name != command.name) continue;
+    try {
+      uspdit::cli::Args args(name, std::vector<std::string>(argv + 2, argv + argc));
+      return command.run(args);
+    } catch (const uspdit::UsageError& e) {
+      std::fprintf(stderr, "%suspdit %s: error: %s\n", rank_prefix().c_str(), name.c_str(), e.what());
+      return uspdit::kUsageExitCode;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%suspdit %s: failed: %s\n", rank_prefix().c_str(), name.c_str(), e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "uspdit: unknown command '%s'\n", name.c_str());
+  print_usage(stderr);
+  return uspdit::kUsageExitCode;
+}
