@@ -1,0 +1,96 @@
+// Bad configurations are refused on every rank, quickly, with exit code 2 and one line that
+// names the fix. Runs the real binary under mpirun.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <regex>
+#include <string>
+
+namespace {
+
+struct CommandRun {
+  std::string output;
+  int status = -1;
+  double seconds = 0;
+};
+
+CommandRun run_shell(const std::string& command) {
+  CommandRun r;
+  auto start = std::chrono::steady_clock::now();
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  int raw = pipe ? pclose(pipe) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+// Launches `args` on np ranks; each rank echoes its own exit code.
+CommandRun run_ranks(int np, const std::string& args) {
+  return run_shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun "
+                   "--oversubscribe --bind-to none -np " + std::to_string(np) + " sh -c '" USPDIT_BINARY
+                   " " + args + "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"'");
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+void expect_refused_on_every_rank(int np, const std::string& args, const std::string& message) {
+  CommandRun r = run_ranks(np, args);
+  EXPECT_EQ(count(r.output, "exit=2"), np) << r.output;
+  EXPECT_GE(count(r.output, message), 1) << r.output;
+  EXPECT_LT(r.seconds, 30.0) << "refusal took too long";
+  // One error line per rank, never a stack trace or an MPI abort banner.
+  EXPECT_EQ(count(r.output, "error:"), np) << r.output;
+  EXPECT_EQ(r.output.find("MPI_ABORT"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, DegreesWhoseProductIsNotTheWorldSize) {
+  expect_refused_on_every_rank(4, "bench-attn --ulysses-degree 3 --heads 24",
+                               "ulysses 3 × ring 1 × cfg 1 = 3 ranks, but the job has 4");
+}
+
+TEST(CliErrors, HeadsNotDivisibleByUlysses) {
+  expect_refused_on_every_rank(4, "bench-attn --ulysses_degree 4 --heads 6",
+                               "ulysses degree 4 does not divide the 6 attention heads");
+}
+
+TEST(CliErrors, DegreeBelowOne) {
+  expect_refused_on_every_rank(2, "bench-attn --ulysses-degree 0 --ring-degree 2", "must be >= 1");
+}
+
+TEST(CliErrors, TheMessageListsTheValidChoices) {
+  CommandRun r = run_ranks(2, "bench-attn --ulysses-degree 2 --ring-degree 2 --heads 24");
+  EXPECT_NE(r.output.find("Valid for 24-head attention (24 heads) on 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("U=2 R=1, U=1 R=2"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, UnknownFlagIsRefused) {
+  CommandRun r = run_shell(std::string(USPDIT_BINARY) + " bench-attn --ulysess-degree 2");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("unknown flag --ulysess-degree"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, CpuTensorsUnderTorchrunSayHowToLaunch) {
+  CommandRun r = run_shell("RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 "
+                    "MASTER_PORT=29500 TORCHELASTIC_RUN_ID=t timeout 30 " USPDIT_BINARY " bench-attn");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("mpirun -np 2"), std::string::npos) << r.output;
+}
+
+TEST(CliErrors, VerifyPassesOnAGoodConfiguration) {
+  CommandRun r = run_ranks(4, "bench-attn --ulysses-degree 2 --ring-degree 2 --seq-len 203 --heads 4 "
+                       "--head-dim 16 --text-len 9 --text-padding 2 --iters 1 --verify");
+  EXPECT_EQ(count(r.output, "exit=0"), 4) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("max abs error: ([0-9.e+-]+)"))) << r.output;
+  EXPECT_LE(std::stod(m[1]), 1e-5);
+}
+
+}  // namespace
