@@ -61,7 +61,7 @@ int run_bench_attn(Args& args) {
 
   auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);
   dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
-                         std::to_string(p.heads) + "-head attention", false);
+                         "this attention", false);
   auto strategy = attention::parse_joint_strategy(strategy_name, p.text_len, degrees.sequence_parallel());
   if (threads > 0) at::set_num_threads(threads);
   dist::ProcessMesh mesh(rt->world(), degrees);

@@ -67,7 +67,7 @@ TEST(CliErrors, DegreeBelowOne) {
 
 TEST(CliErrors, TheMessageListsTheValidChoices) {
   CommandRun r = run_ranks(2, "bench-attn --ulysses-degree 2 --ring-degree 2 --heads 24");
-  EXPECT_NE(r.output.find("Valid for 24-head attention (24 heads) on 2 ranks"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Valid for this attention (24 heads) on 2 ranks"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("U=2 R=1, U=1 R=2"), std::string::npos) << r.output;
 }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh), builds, and runs the whole test suite through CTest: unit tests,
+# the multi-rank tests under mpirun on 1..8 ranks, and the same again in the ASan/UBSan build
+# (skip that with USPDIT_SKIP_ASAN=1 for a quicker local run).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+
+"$root/scripts/build.sh"
+(cd "$root/build" && ctest --output-on-failure --timeout 900)
+
+if [ "${USPDIT_SKIP_ASAN:-0}" != 1 ]; then
+  BUILD_TYPE=asan "$root/scripts/build.sh"
+  # libtorch and Open MPI are not built with ASan: their allocations at exit are not ours to
+  # report, so leak detection is off; every other ASan/UBSan check is fatal.
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd "$root/build-asan" && ctest --output-on-failure --timeout 900)
+fi
+echo "[test] all tests passed"
