@@ -1,6 +1,219 @@
-// placeholder, replaced by the plan implementation in this session
+// `uspdit plan`: every (ulysses, ring, cfg) mesh that can run a model on a cluster, with the
+// traffic each sends, and the one to use. Flags and rendering only; the arithmetic is
+// dist/plan.cpp. Needs no MPI: it runs on a login node before the job is launched.
+#include <cstdio>
+#include <optional>
+#include <string>
+
 #include "cli/commands.h"
 #include "core/error.h"
+#include "dist/plan.h"
+
 namespace uspdit::cli {
-int run_plan(Args&) { throw UsageError("plan: not built yet"); }
+namespace {
+
+void print_help() {
+  std::printf(
+      "usage: uspdit plan (--model NAME | --heads N [--head-dim D]) [--seq-len L] [--layers K]\n"
+      "                   [--gpus-per-node G] [--nodes N] [--cfg] [--dtype bf16|fp16|fp32|fp8] [--json]\n\n"
+      "Lists every (ulysses, ring, cfg) mesh that can run the model on N nodes x G GPUs, the bytes one\n"
+      "rank sends per attention call and per DiT step (to GPUs on its node vs. other nodes), and\n"
+      "recommends one. Traffic is the USP formulas: Ulysses 4(U-1)/U (L/P) H D and Ring 2(R-1) (L/P) H D\n"
+      "elements per rank and call, P = U R, shown for the rank that sends the most between nodes.\n\n"
+      "  --model NAME       one of (aliases in brackets; defaults used unless overridden):\n");
+  for (const auto& m : dist::model_catalogue()) {
+    std::string aliases;
+    for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
+    std::printf(
+        "                       %s [%s]\n                         %d heads x %d, %d attention layers, "
+        "--seq-len %lld (%s)\n",
+        m.name.c_str(), aliases.c_str(), m.heads, m.head_dim, m.layers,
+        static_cast<long long>(m.default_seq_len), m.default_shape.c_str());
+  }
+  std::printf(
+      "  --heads N          attention heads of a model not in the catalogue (instead of --model)\n"
+      "  --head-dim D       with --heads; default 128\n"
+      "  --seq-len L        video tokens per sample; the model's default above, required with --heads\n"
+      "  --layers K         attention layers per DiT step; the model's default above, 1 with --heads\n"
+      "  --gpus-per-node G  default 8\n"
+      "  --nodes N          default 1\n"
+      "  --cfg              the pipeline uses classifier-free guidance: also consider cfg degree 2\n"
+      "                     (--use_cfg_parallel), which puts the two branches on separate halves\n"
+      "  --dtype T          activation dtype: bf16 (default), fp16, fp32, fp8\n"
+      "  --json             print one JSON object instead of the table\n");
 }
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char ch : text) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (ch < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", ch);
+          out += escaped;
+        } else {
+          out += static_cast<char>(ch);  // UTF-8 passes through unchanged, as JSON allows
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_bytes(double bytes) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.0f", bytes);
+  return text;
+}
+
+std::string json_traffic(const dist::Traffic& t) {
+  return "{\"total\": " + json_bytes(t.total()) + ", \"intra_node\": " + json_bytes(t.intra_node) +
+         ", \"inter_node\": " + json_bytes(t.inter_node) + "}";
+}
+
+std::string json_degrees(const dist::ParallelDegrees& d) {
+  return "\"ulysses_degree\": " + std::to_string(d.ulysses) + ", \"ring_degree\": " + std::to_string(d.ring) +
+         ", \"cfg_degree\": " + std::to_string(d.cfg);
+}
+
+std::string recommended_flags(const dist::ParallelDegrees& d) {
+  return "--ulysses-degree " + std::to_string(d.ulysses) + " --ring-degree " + std::to_string(d.ring) +
+         (d.cfg == 2 ? " --use_cfg_parallel" : "");
+}
+
+void print_json(const dist::Plan& plan, const std::string& dtype) {
+  const auto& q = plan.request;
+  std::printf("{\n  \"model\": %s,\n  \"heads\": %d,\n  \"head_dim\": %d,\n  \"layers\": %d,\n",
+              json_string(q.model).c_str(), q.heads, q.head_dim, q.layers);
+  std::printf("  \"seq_len\": %lld,\n  \"dtype\": %s,\n  \"dtype_bytes\": %d,\n",
+              static_cast<long long>(q.seq_len), json_string(dtype).c_str(), q.dtype_bytes);
+  std::printf("  \"gpus_per_node\": %d,\n  \"nodes\": %d,\n  \"world_size\": %d,\n  \"cfg\": %s,\n",
+              q.gpus_per_node, q.nodes, q.world(), q.cfg ? "true" : "false");
+  std::printf("  \"recommended\": {%s, \"flags\": %s, \"reason\": %s},\n",
+              json_degrees(plan.best().degrees).c_str(),
+              json_string(recommended_flags(plan.best().degrees)).c_str(), json_string(plan.reason).c_str());
+  std::printf("  \"configurations\": [\n");
+  for (size_t i = 0; i < plan.configurations.size(); ++i) {
+    const auto& e = plan.configurations[i];
+    std::printf(
+        "    {%s, \"recommended\": %s,\n     \"ulysses_bytes_per_call\": %s, \"ring_bytes_per_call\": %s,\n"
+        "     \"bytes_per_call\": %s,\n     \"bytes_per_step\": %s}%s\n",
+        json_degrees(e.degrees).c_str(), i == plan.recommended ? "true" : "false",
+        json_bytes(e.ulysses_bytes_per_call).c_str(), json_bytes(e.ring_bytes_per_call).c_str(),
+        json_traffic(e.per_call).c_str(), json_traffic(e.per_step).c_str(),
+        i + 1 < plan.configurations.size() ? "," : "");
+  }
+  std::printf("  ]\n}\n");
+}
+
+void print_table(const dist::Plan& plan, const std::string& dtype) {
+  const auto& q = plan.request;
+  std::printf(
+      "plan: %s, %d heads x %d, %d attention layers/step, %lld video tokens, %s; %d node%s x %d GPUs = %d "
+      "ranks, %s\n",
+      q.model.c_str(), q.heads, q.head_dim, q.layers, static_cast<long long>(q.seq_len), dtype.c_str(),
+      q.nodes, q.nodes == 1 ? "" : "s", q.gpus_per_node, q.world(), q.cfg ? "with CFG" : "no CFG");
+  std::printf("bytes sent by one rank (the one sending the most between nodes); intra = to its own node\n\n");
+  std::printf(
+      "   ulysses  ring  cfg | per call:  total       intra       inter | per step:  total       intra       "
+      "inter\n");
+  for (size_t i = 0; i < plan.configurations.size(); ++i) {
+    const auto& e = plan.configurations[i];
+    std::printf(
+        "%s %7d %5d %4d | %16s %11s %11s | %16s %11s %11s\n", i == plan.recommended ? "=>" : "  ",
+        e.degrees.ulysses, e.degrees.ring, e.degrees.cfg, dist::format_bytes(e.per_call.total()).c_str(),
+        dist::format_bytes(e.per_call.intra_node).c_str(), dist::format_bytes(e.per_call.inter_node).c_str(),
+        dist::format_bytes(e.per_step.total()).c_str(), dist::format_bytes(e.per_step.intra_node).c_str(),
+        dist::format_bytes(e.per_step.inter_node).c_str());
+  }
+  if (q.cfg) {
+    std::printf(
+        "\ncfg 2 rows: the two branches exchange no attention traffic; each half runs one branch at batch "
+        "1,\n"
+        "where cfg 1 rows run both branches through every rank as batch 2.\n");
+  }
+  std::printf("\nrecommended: %s  # %s\n", recommended_flags(plan.best().degrees).c_str(),
+              plan.reason.c_str());
+}
+
+int to_int(int64_t value, const std::string& flag) {
+  require(value >= 1 && value <= (1 << 30),
+          "--" + flag + " must be between 1 and 2^30, got " + std::to_string(value));
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+int run_plan(Args& args) {
+  if (args.flag("help")) {
+    print_help();
+    return 0;
+  }
+  const std::optional<std::string> model_name = args.get("model");
+  const bool has_heads = args.has("heads"), has_head_dim = args.has("head-dim");
+  const int64_t heads = args.get_int("heads", 0);
+  const int64_t head_dim = args.get_int("head-dim", 128);
+  const bool has_seq_len = args.has("seq-len"), has_layers = args.has("layers");
+  const int64_t seq_len = args.get_int("seq-len", 0);
+  const int64_t layers = args.get_int("layers", 1);
+  const int64_t gpus_per_node = args.get_int("gpus-per-node", 8);
+  const int64_t nodes = args.get_int("nodes", 1);
+  const bool cfg = args.flag("cfg");
+  const std::string dtype = args.get_string("dtype", "bf16");
+  const bool json = args.flag("json");
+  args.finish();
+
+  dist::PlanRequest q;
+  if (model_name) {
+    const dist::ModelSpec* spec = dist::find_model(*model_name);
+    require(spec != nullptr, "unknown --model '" + *model_name + "': known models are " +
+                                 dist::known_model_names() + " (or describe one with --heads and --seq-len)");
+    require(!has_heads && !has_head_dim,
+            "--heads and --head-dim are fixed by --model " + spec->name + " (" + std::to_string(spec->heads) +
+                " x " + std::to_string(spec->head_dim) + "); drop them, or drop --model");
+    q.model = spec->name;
+    q.heads = spec->heads;
+    q.head_dim = spec->head_dim;
+    q.layers = has_layers ? to_int(layers, "layers") : spec->layers;
+    q.seq_len = has_seq_len ? seq_len : spec->default_seq_len;
+  } else {
+    require(has_heads, "give --model NAME (" + dist::known_model_names() + ") or --heads N --seq-len L");
+    require(has_seq_len,
+            "--heads needs --seq-len L (video tokens per sample): there is no model to take it from");
+    q.model = "custom";
+    q.heads = to_int(heads, "heads");
+    q.head_dim = to_int(head_dim, "head-dim");
+    q.layers = to_int(layers, "layers");
+    q.seq_len = seq_len;
+  }
+  require(q.seq_len >= 1, "--seq-len must be >= 1, got " + std::to_string(q.seq_len));
+  q.gpus_per_node = to_int(gpus_per_node, "gpus-per-node");
+  q.nodes = to_int(nodes, "nodes");
+  q.cfg = cfg;
+  q.dtype_bytes = dist::dtype_bytes(dtype);
+
+  const dist::Plan plan = dist::make_plan(q);
+  if (json) {
+    print_json(plan, dtype);
+  } else {
+    print_table(plan, dtype);
+  }
+  return 0;
+}
+
+}  // namespace uspdit::cli
