@@ -26,6 +26,25 @@ void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   }
 }
 
+// Attention kernel on [B, H, S, D] returning (out, lse [B, H, Sq]). On the CPU: libtorch's
+// flash attention, which takes an additive mask. On CUDA: the memory-efficient kernel, which
+// also takes a bias and returns the LSE (padded to a multiple of 32 rows, hence the narrow).
+// The CUDA branch compiles everywhere but has only run where a GPU exists (not in CI).
+std::tuple<at::Tensor, at::Tensor> kernel_with_lse(const at::Tensor& q, const at::Tensor& k,
+                                                   const at::Tensor& v, const at::Tensor& mask,
+                                                   std::optional<double> scale) {
+  const std::optional<at::Tensor> bias = mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt;
+  if (q.is_cuda()) {
+    std::optional<at::Tensor> full_bias;
+    if (bias) full_bias = bias->expand({q.size(0), q.size(1), q.size(2), k.size(2)});
+    auto result = at::_scaled_dot_product_efficient_attention(q, k, v, full_bias, /*compute_log_sumexp=*/true,
+                                                              /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+    return {std::get<0>(result), std::get<1>(result).narrow(2, 0, q.size(2))};
+  }
+  return at::_scaled_dot_product_flash_attention_for_cpu(q, k, v, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                                         bias, scale);
+}
+
 }  // namespace
 
 PartialAttention attend_block(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -43,9 +62,7 @@ PartialAttention attend_block(const at::Tensor& q, const at::Tensor& k, const at
     mask.masked_fill_(key_valid.logical_not().view({B, 1, 1, Sk}),
                       -std::numeric_limits<float>::infinity());
   }
-  auto [out, lse] = at::_scaled_dot_product_flash_attention_for_cpu(
-      q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), /*dropout_p=*/0.0,
-      /*is_causal=*/false, mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt, scale);
+  auto [out, lse] = kernel_with_lse(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask, scale);
   out = out.to(at::kFloat);
   lse = lse.to(at::kFloat);
   if (mask.defined()) {
