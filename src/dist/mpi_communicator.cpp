@@ -111,6 +111,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, bool owned, std::shared_ptr<Comm
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  worker_.reset();  // joins: no transfer may outlive the communicator it uses
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (owned_ && !finalized) MPI_Comm_free(&comm_);
@@ -163,7 +164,8 @@ std::unique_ptr<PendingOp> MpiCommunicator::send_recv_async(const at::Tensor& se
     // A helper thread drives the transfer to completion while the caller computes: Open MPI's
     // shared-memory and TCP transports make progress only inside MPI calls.
     MPI_Comm comm = comm_;
-    auto done = std::async(std::launch::async, [=] {
+    if (!worker_) worker_ = std::make_unique<WorkerThread>();
+    auto done = worker_->submit([=] {
       check_mpi(MPI_Sendrecv(send_ptr, send_count, type, dst, kTag, recv_ptr, recv_count, type, src,
                              kTag, comm, MPI_STATUS_IGNORE),
                 "MPI_Sendrecv");

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include "dist/communicator.h"
+#include "dist/worker_thread.h"
 
 namespace uspdit::dist {
 
@@ -39,6 +40,8 @@ class MpiCommunicator final : public Communicator {
   bool owned_;
   int rank_ = 0;
   int size_ = 1;
+  // Drives send_recv_async transfers; started on first use so groups that never use it cost nothing.
+  std::unique_ptr<WorkerThread> worker_;
 };
 
 // Whether MPI was initialised with MPI_THREAD_MULTIPLE, which send_recv_async needs to run
