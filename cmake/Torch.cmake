@@ -26,3 +26,16 @@ target_link_libraries(uspdit_torch INTERFACE "${USPDIT_TORCH_CPU_LIB}" "${USPDIT
 target_compile_definitions(uspdit_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
 set(CMAKE_BUILD_RPATH "${USPDIT_TORCH_DIR}/lib")
 message(STATUS "libtorch: ${USPDIT_TORCH_DIR}")
+
+# GPU runs need libtorch's CUDA backend (CUDA tensors, cuBLAS, the CUDA attention kernels) in
+# the process. -DUSPDIT_TORCH_CUDA=ON links it, with --no-as-needed because nothing references
+# its symbols directly: it registers the CUDA dispatch keys when loaded. It needs the NVIDIA
+# runtime libraries the wheel depends on (USPDIT_TORCH_WITH_DEPS=1 scripts/setup.sh installs the
+# wheel with them). Not built in CI: this machine has no GPU and installs no NVIDIA wheels.
+option(USPDIT_TORCH_CUDA "Link libtorch's CUDA backend (GPU runs)" OFF)
+if(USPDIT_TORCH_CUDA)
+  find_library(USPDIT_TORCH_CUDA_LIB torch_cuda PATHS "${USPDIT_TORCH_DIR}/lib" NO_DEFAULT_PATH REQUIRED)
+  find_library(USPDIT_C10_CUDA_LIB c10_cuda PATHS "${USPDIT_TORCH_DIR}/lib" NO_DEFAULT_PATH REQUIRED)
+  target_link_libraries(uspdit_torch INTERFACE
+    "-Wl,--no-as-needed" "${USPDIT_TORCH_CUDA_LIB}" "${USPDIT_C10_CUDA_LIB}" "-Wl,--as-needed")
+endif()

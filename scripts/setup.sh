@@ -26,7 +26,11 @@ fi
 torch_dir=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/torch
 if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 2>/dev/null)" != "$TORCH_VERSION" ]; then
   echo "[setup] installing torch==$TORCH_VERSION (headers and libraries only, no NVIDIA wheels)"
-  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "torch==$TORCH_VERSION"
+  deps=(--no-deps)
+  # GPU machines: USPDIT_TORCH_WITH_DEPS=1 also installs the NVIDIA runtime wheels that
+  # libtorch's CUDA backend loads (see cmake/Torch.cmake, USPDIT_TORCH_CUDA).
+  [ "${USPDIT_TORCH_WITH_DEPS:-0}" = 1 ] && deps=()
+  "$venv/bin/pip" install -q --disable-pip-version-check "${deps[@]}" "torch==$TORCH_VERSION"
   echo "$TORCH_VERSION" > "$venv/.torch-version"
 fi
 echo "[setup] ok: libtorch at $torch_dir"

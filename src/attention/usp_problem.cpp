@@ -78,6 +78,21 @@ ShardedInputs shard_inputs(const GlobalInputs& g, const dist::ProcessMesh& mesh,
   return s;
 }
 
+void move_to(ShardedInputs& in, const at::Device& device) {
+  auto move = [&](at::Tensor& t) {
+    if (t.defined()) t = t.to(device);
+  };
+  move(in.q);
+  move(in.k);
+  move(in.v);
+  if (in.text) {
+    move(in.text->q);
+    move(in.text->k);
+    move(in.text->v);
+    move(in.text->key_valid);
+  }
+}
+
 GatheredOutput gather_output(dist::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
                              JointStrategy strategy) {
   GatheredOutput g;
@@ -110,10 +125,11 @@ GatheredOutput reference_output(const GlobalInputs& g) {
 }
 
 double max_abs_error(const GatheredOutput& a, const GatheredOutput& b) {
-  double err = (a.video.to(at::kFloat) - b.video.to(at::kFloat)).abs().max().item<double>();
+  auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat); };
+  double err = (host(a.video) - host(b.video)).abs().max().item<double>();
   if (a.text.defined() || b.text.defined()) {
     if (!a.text.defined() || !b.text.defined()) return INFINITY;
-    err = std::max(err, (a.text.to(at::kFloat) - b.text.to(at::kFloat)).abs().max().item<double>());
+    err = std::max(err, (host(a.text) - host(b.text)).abs().max().item<double>());
   }
   return err;
 }

@@ -40,6 +40,10 @@ struct ShardedInputs {
 ShardedInputs shard_inputs(const GlobalInputs& global, const dist::ProcessMesh& mesh,
                            JointStrategy strategy);
 
+// Moves a rank's shard to the run's device (inputs are always made on the CPU, so that every
+// device and every configuration starts from the same numbers).
+void move_to(ShardedInputs& in, const at::Device& device);
+
 struct GatheredOutput {
   at::Tensor video;  // [B, L, H, D]
   at::Tensor text;   // [B, Lt, H, D] or undefined

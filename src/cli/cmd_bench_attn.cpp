@@ -51,7 +51,10 @@ int run_bench_attn(Args& args) {
   const int warmup = static_cast<int>(args.get_int("warmup", 1));
   const bool verify = args.flag("verify");
   const int threads = static_cast<int>(args.get_int("threads", 0));
+  const std::string device_name = args.get_string("device", "cpu");
   args.finish();
+  require(device_name == "cpu" || device_name == "cuda", "unknown --device '" + device_name + "': use cpu or cuda");
+  const bool cuda = device_name == "cuda";
 
   require(p.batch >= 1 && p.seq_len >= 1 && p.heads >= 1 && p.head_dim >= 1,
           "--batch, --seq-len, --heads and --head-dim must be >= 1");
@@ -59,7 +62,7 @@ int run_bench_attn(Args& args) {
           "--text-padding must be between 0 and --text-len");
   require(iters >= 1 && warmup >= 0, "--iters must be >= 1 and --warmup >= 0");
 
-  auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);
+  auto rt = dist::Runtime::start(cuda ? dist::DeviceKind::kCuda : dist::DeviceKind::kCpu);
   dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
                          "this attention", false);
   auto strategy = attention::parse_joint_strategy(strategy_name, p.text_len, degrees.sequence_parallel());
@@ -68,6 +71,8 @@ int run_bench_attn(Args& args) {
 
   auto global = attention::make_global_inputs(p);
   auto local = attention::shard_inputs(global, mesh, strategy);
+  // The CUDA runtime has selected this rank's GPU (local rank); "cuda" means that current device.
+  if (cuda) attention::move_to(local, at::Device(at::kCUDA));
   const attention::JointText* text = local.text ? &*local.text : nullptr;
 
   for (int i = 0; i < warmup; ++i) {
