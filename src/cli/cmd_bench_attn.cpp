@@ -8,6 +8,7 @@
 
 #include "attention/usp_problem.h"
 #include "cli/commands.h"
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
@@ -16,13 +17,6 @@
 
 namespace uspdit::cli {
 namespace {
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "fp32" || name == "float32") return at::kFloat;
-  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
-  if (name == "fp16" || name == "float16") return at::kHalf;
-  throw UsageError("unknown --dtype '" + name + "': use fp32, bf16 or fp16");
-}
 
 double max_over_ranks(dist::Communicator& comm, double value) {
   auto t = at::full({1}, value, at::kDouble);

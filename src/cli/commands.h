@@ -9,5 +9,6 @@ namespace uspdit::cli {
 int run_bench_attn(Args& args);
 int run_plan(Args& args);
 int run_check(Args& args);
+int run_bench_dit(Args& args);
 
 }  // namespace uspdit::cli

@@ -23,6 +23,8 @@ const Command kCommands[] = {
      "measure link bandwidth/latency between and inside nodes; flag slow links and bad env"},
     {"bench-attn", uspdit::cli::run_bench_attn,
      "time (and --verify) USP attention on a given shape and parallel degrees"},
+    {"bench-dit", uspdit::cli::run_bench_dit,
+     "time one DiT forward step (random weights, settable layer count); also `bench dit`"},
 };
 
 void print_usage(FILE* out) {
@@ -49,7 +51,13 @@ int main(int argc, char** argv) {
     print_usage(stdout);
     return argc < 2 ? uspdit::kUsageExitCode : 0;
   }
-  const std::string name = argv[1];
+  // `uspdit bench dit` is `uspdit bench-dit` (and `bench attn` is `bench-attn`).
+  std::string name = argv[1];
+  if (name == "bench" && argc >= 3 && argv[2][0] != '-') {
+    name += std::string("-") + argv[2];
+    ++argv;
+    --argc;
+  }
   for (const auto& command : kCommands) {
     if (name != command.name) continue;
     try {
