@@ -10,5 +10,6 @@ int run_bench_attn(Args& args);
 int run_plan(Args& args);
 int run_check(Args& args);
 int run_bench_dit(Args& args);
+int run_forward(Args& args);
 
 }  // namespace uspdit::cli

@@ -17,6 +17,8 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"forward", uspdit::cli::run_forward,
+     "one DiT forward: checkpoint + inputs.safetensors -> output.safetensors, on any mesh"},
     {"plan", uspdit::cli::run_plan,
      "list valid (ulysses, ring, cfg) configurations for a model and cluster, with traffic"},
     {"check", uspdit::cli::run_check,

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Writes a Wan 2.1 T2V checkpoint directory in the ORIGINAL release layout with random weights
+at the published 1.3B or 14B shapes (optionally fewer layers), for memory and load-time
+measurements of `uspdit forward` when the real weights are not at hand.
+
+    .venv-tools/bin/python tools/make_random_wan_checkpoint.py --size 1.3b --layers 10 --out /tmp/wan13b
+"""
+import argparse
+import json
+import os
+
+import torch
+from safetensors.torch import save_file
+
+SIZES = {"1.3b": dict(dim=1536, ffn_dim=8960, num_heads=12, num_layers=30),
+         "14b": dict(dim=5120, ffn_dim=13824, num_heads=40, num_layers=40)}
+
+
+def tensors(dim, ffn, layers, text_dim=4096, freq_dim=256, in_dim=16, out_dim=16):
+    t = {"patch_embedding.weight": (dim, in_dim, 1, 2, 2), "patch_embedding.bias": (dim,)}
+    for name, o, i in [("text_embedding.0", dim, text_dim), ("text_embedding.2", dim, dim),
+                       ("time_embedding.0", dim, freq_dim), ("time_embedding.2", dim, dim),
+                       ("time_projection.1", 6 * dim, dim)]:
+        t[name + ".weight"], t[name + ".bias"] = (o, i), (o,)
+    for n in range(layers):
+        b = f"blocks.{n}."
+        t[b + "modulation"] = (1, 6, dim)
+        for attn in ("self_attn", "cross_attn"):
+            for p in "qkvo":
+                t[f"{b}{attn}.{p}.weight"], t[f"{b}{attn}.{p}.bias"] = (dim, dim), (dim,)
+            t[f"{b}{attn}.norm_q.weight"] = t[f"{b}{attn}.norm_k.weight"] = (dim,)
+        t[b + "norm3.weight"] = t[b + "norm3.bias"] = (dim,)
+        t[b + "ffn.0.weight"], t[b + "ffn.0.bias"] = (ffn, dim), (ffn,)
+        t[b + "ffn.2.weight"], t[b + "ffn.2.bias"] = (dim, ffn), (dim,)
+    t["head.modulation"] = (1, 2, dim)
+    t["head.head.weight"], t["head.head.bias"] = (4 * out_dim, dim), (4 * out_dim,)
+    return t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", choices=SIZES, default="1.3b")
+    ap.add_argument("--layers", type=int, default=None)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    cfg = dict(SIZES[args.size])
+    if args.layers is not None:
+        cfg["num_layers"] = args.layers
+    os.makedirs(args.out, exist_ok=True)
+    gen = torch.Generator().manual_seed(0)
+    sd = {k: torch.randn(s, generator=gen) * 0.02 for k, s in
+          tensors(cfg["dim"], cfg["ffn_dim"], cfg["num_layers"]).items()}
+    save_file(sd, os.path.join(args.out, "diffusion_pytorch_model.safetensors"))
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump({"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": cfg["dim"], "eps": 1e-06,
+                   "ffn_dim": cfg["ffn_dim"], "freq_dim": 256, "in_dim": 16, "model_type": "t2v",
+                   "num_heads": cfg["num_heads"], "num_layers": cfg["num_layers"], "out_dim": 16,
+                   "text_len": 512}, f, indent=2)
+    total = sum(v.numel() * 4 for v in sd.values())
+    print(f"wrote {args.out}: {cfg['num_layers']} layers, {total / 2**30:.2f} GiB fp32")
+
+
+if __name__ == "__main__":
+    main()
