@@ -57,3 +57,32 @@ TEST(WanConformance, Bf16StaysClose) {
 
 }  // namespace
 }  // namespace uspdit::models::wan
+
+namespace uspdit::models::wan {
+namespace {
+
+// `uspdit forward` itself, on 2 ranks (Ulysses 2; and Ring 2 on the 1-head fixture), through
+// both layouts: the output file equals diffusers' reference.
+TEST(WanConformance, ForwardCommandOnTwoRanks) {
+  struct Run {
+    const char* fixture;
+    const char* layout;
+    const char* degrees;
+  };
+  for (const Run& run : {Run{"tiny", "diffusers", "--ulysses-degree 2"}, Run{"tiny", "original", "--ring-degree 2"},
+                         Run{"rope128", "original", "--ring_degree 2"}}) {
+    const std::string out = "/tmp/uspdit_fwd_" + std::to_string(::getpid()) + ".safetensors";
+    const std::string cmd = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 ") +
+                            "mpirun --oversubscribe --bind-to none -np 2 " USPDIT_BINARY " forward --ckpt-dir " +
+                            kData + run.fixture + "/" + run.layout + " --inputs " + kData + run.fixture +
+                            "/inputs.safetensors --output " + out + " --threads 1 " + run.degrees + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    auto got = io::open_checkpoint(out)->load("sample", at::kFloat);
+    auto expected = io::open_checkpoint(kData + run.fixture + "/outputs.safetensors")->load("sample", at::kFloat);
+    EXPECT_LE((got - expected).abs().max().item<double>(), 1e-4) << run.fixture << " " << run.degrees;
+    std::remove(out.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace uspdit::models::wan
