@@ -10,16 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "models/common/tensor_spec.h"
 #include "models/wan/wan_config.h"
 #include "models/wan/wan_weights.h"
 
 namespace uspdit::models::wan {
 
-struct TensorSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  bool fp32 = false;
-};
+using models::TensorSpec;
 
 std::vector<TensorSpec> wan_tensor_specs(const WanConfig& config);
 
@@ -28,10 +25,5 @@ WanWeights assemble_wan_weights(const WanConfig& config, std::map<std::string, a
 
 // Seeded random weights in the real layout (for benchmarks and parallel-invariance tests).
 WanWeights random_wan_weights(const WanConfig& config, at::ScalarType dtype, uint64_t seed);
-
-// The dtype a tensor is held in for a run in `dtype`.
-inline at::ScalarType holding_dtype(const TensorSpec& spec, at::ScalarType dtype) {
-  return spec.fp32 ? at::kFloat : dtype;
-}
 
 }  // namespace uspdit::models::wan

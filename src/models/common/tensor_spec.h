@@ -1,0 +1,48 @@
+// What every model's weight list has in common: a spec per tensor (engine name, shape, whether it
+// stays fp32 whatever the run dtype), seeded random tensors for a spec list (benchmarks and
+// parallel tests need no checkpoint), and taking tensors back out of a name map by name.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+
+namespace uspdit::models {
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool fp32 = false;
+};
+
+// The dtype a tensor is held in for a run in `dtype`.
+inline at::ScalarType holding_dtype(const TensorSpec& spec, at::ScalarType dtype) {
+  return spec.fp32 ? at::kFloat : dtype;
+}
+
+// Appends `<name>.weight` [out, in] and `<name>.bias` [out].
+void add_linear_spec(std::vector<TensorSpec>& specs, const std::string& name, int64_t out_features,
+                     int64_t in_features, bool fp32 = false);
+
+// Seeded random tensors: linear/conv weights N(0, 1/fan_in) (activations stay O(1) through many
+// layers), norm weights 1 + N(0, 0.01), biases and modulation tables N(0, 0.01).
+std::map<std::string, at::Tensor> random_tensors(const std::vector<TensorSpec>& specs, at::ScalarType dtype,
+                                                 uint64_t seed);
+
+// Takes tensors out of a complete name map; a missing name is a bug (the loader checked).
+class TensorTaker {
+ public:
+  explicit TensorTaker(std::map<std::string, at::Tensor> tensors) : tensors_(std::move(tensors)) {}
+  at::Tensor operator()(const std::string& name);
+  nn::Linear linear(const std::string& name) { return {(*this)(name + ".weight"), (*this)(name + ".bias")}; }
+
+ private:
+  std::map<std::string, at::Tensor> tensors_;
+};
+
+}  // namespace uspdit::models
