@@ -29,7 +29,10 @@ at::Tensor gelu_tanh(const at::Tensor& x);
 at::Tensor modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale);
 
 // Sinusoidal timestep embedding [B] -> [B, dim]: [cos(t·f_i), sin(t·f_i)], f_i = 10000^(-i/half),
-// computed in fp64 and returned in fp32.
-at::Tensor timestep_embedding(const at::Tensor& timesteps, int64_t dim, double max_period = 10000.0);
+// returned in fp32. `compute` is the precision of the arguments t·f_i: models must use their
+// reference's (Wan's original: fp64; HunyuanVideo: fp32), because for t·f up to ~6000 (guidance
+// 6.0 · 1000) fp32 rounding moves the sines by ~1e-3.
+at::Tensor timestep_embedding(const at::Tensor& timesteps, int64_t dim, double max_period = 10000.0,
+                              at::ScalarType compute = at::kDouble);
 
 }  // namespace uspdit::nn
