@@ -1,12 +1,12 @@
 // `uspdit forward`: one DiT forward on inputs read from a safetensors file (diffusers' argument
-// names), output `sample` written to a safetensors file — on any launch and mesh. This is how
-// users (and our tests) compare the engine with their reference.
+// names), output `sample` written to a safetensors file — on any launch and mesh, for Wan 2.1
+// and HunyuanVideo. This is how users (and our tests) compare the engine with their reference.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <optional>
+#include <functional>
 
 #include "cli/commands.h"
 #include "core/dtype.h"
@@ -19,39 +19,88 @@
 #include "dist/runtime.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
+#include "models/dit_family.h"
+#include "models/hunyuan_video/hv_loader.h"
+#include "models/hunyuan_video/hv_model.h"
 #include "models/wan/wan_loader.h"
 #include "models/wan/wan_model.h"
 
 namespace uspdit::cli {
 namespace {
 
-// An input tensor by its diffusers argument name, as fp32.
-at::Tensor input(const io::TensorSource& source, const std::string& name) {
-  require(source.contains(name), "inputs " + source.label() + ": no tensor '" + name +
-                                     "' (expected diffusers' argument names: hidden_states, timestep, "
-                                     "encoder_hidden_states)");
+// An input tensor by its diffusers argument name, as fp32; undefined when optional and absent.
+at::Tensor input(const io::TensorSource& source, const std::string& name, bool required = true) {
+  if (!source.contains(name)) {
+    require(!required, "inputs " + source.label() + ": no tensor '" + name +
+                           "' (inputs use diffusers' argument names: hidden_states, timestep, encoder_hidden_states"
+                           ", and for HunyuanVideo encoder_attention_mask, pooled_projections, guidance)");
+    return {};
+  }
   return source.load(name, at::kFloat);
+}
+
+// A loaded DiT, whatever its family: its head count (for the mesh checks) and its forward.
+struct LoadedDit {
+  int heads = 0;
+  std::string description;
+  std::function<at::Tensor(dist::ProcessMesh&, const io::TensorSource&)> forward;
+};
+
+LoadedDit load_wan(const std::string& path, at::ScalarType dtype) {
+  auto ckpt = models::wan::locate_wan_checkpoint(path);
+  auto source = io::open_checkpoint(ckpt.weights_dir);
+  auto model = std::make_shared<models::wan::WanModel>(ckpt.config,
+                                                       models::wan::load_wan_weights(*source, ckpt.config, dtype));
+  LoadedDit dit;
+  dit.heads = static_cast<int>(ckpt.config.num_heads);
+  dit.description = "Wan 2.1 DiT " + ckpt.weights_dir + " (" + std::to_string(ckpt.config.num_layers) + " layers)";
+  dit.forward = [model](dist::ProcessMesh& mesh, const io::TensorSource& in) {
+    return model->forward(mesh, {input(in, "hidden_states"), input(in, "timestep"), input(in, "encoder_hidden_states")});
+  };
+  return dit;
+}
+
+LoadedDit load_hunyuan(const std::string& path, at::ScalarType dtype, const std::string& key,
+                       const std::string& joint_strategy) {
+  auto ckpt = models::hunyuan_video::locate_hv_checkpoint(path);
+  auto model = std::make_shared<models::hunyuan_video::HvModel>(
+      ckpt.config, models::hunyuan_video::load_hv_weights(ckpt, ckpt.config, dtype, key));
+  LoadedDit dit;
+  dit.heads = static_cast<int>(ckpt.config.heads);
+  dit.description = "HunyuanVideo DiT " + ckpt.weights + " (" + std::to_string(ckpt.config.double_blocks) + "+" +
+                    std::to_string(ckpt.config.single_blocks) + " blocks, '" + key + "')";
+  dit.forward = [model, joint_strategy](dist::ProcessMesh& mesh, const io::TensorSource& in) {
+    models::hunyuan_video::HvInputs x{input(in, "hidden_states"),
+                                      input(in, "timestep"),
+                                      input(in, "encoder_hidden_states"),
+                                      input(in, "encoder_attention_mask", false),
+                                      input(in, "pooled_projections"),
+                                      input(in, "guidance", false)};
+    return model->forward(mesh, x, joint_strategy);
+  };
+  return dit;
 }
 
 }  // namespace
 
 int run_forward(Args& args) {
-  const auto ckpt_dir = args.get("ckpt-dir");
+  const auto ckpt = args.get("ckpt-dir");
   const auto inputs_path = args.get("inputs");
   const auto output_path = args.get("output");
-  const std::string model = args.get_string("model", "auto");
+  const std::string model_flag = args.get_string("model", "auto");
   const std::string dtype_name = args.get_string("dtype", "fp32");
+  const std::string joint_strategy = args.get_string("joint-strategy", "auto");
+  const bool ema = args.flag("ema");
   dist::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const int threads = static_cast<int>(args.get_int("threads", 0));
   args.finish();
 
-  require(ckpt_dir && inputs_path && output_path,
+  require(ckpt && inputs_path && output_path,
           "usage: uspdit forward --ckpt-dir DIR --inputs IN.safetensors --output OUT.safetensors "
-          "[--dtype fp32|bf16|fp16] [--ulysses-degree U --ring-degree R] [--model wan2.1]");
-  require(model == "auto" || model.rfind("wan", 0) == 0,
-          "--model " + model + ": only the Wan 2.1 DiT is supported by `forward` so far (use auto or wan2.1)");
+          "[--dtype fp32|bf16|fp16] [--ulysses-degree U --ring-degree R] [--model auto|wan2.1|hunyuanvideo] "
+          "[--ema] [--joint-strategy auto|split|front|rear]");
   const auto dtype = parse_dtype(dtype_name);
   const auto out_dir = std::filesystem::path(*output_path).parent_path();
   require(out_dir.empty() || std::filesystem::is_directory(out_dir),
@@ -61,39 +110,34 @@ int run_forward(Args& args) {
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
 
-  models::wan::WanCheckpoint ckpt;
-  dist::run_agreed(world, [&] { ckpt = models::wan::locate_wan_checkpoint(*ckpt_dir); });
-  dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(ckpt.config.num_heads),
-                         "this Wan model", false);
+  models::DitFamily family{};
+  dist::run_agreed(world, [&] { family = models::detect_family(*ckpt, model_flag); });
+  require(!ema || family == models::DitFamily::kHunyuanVideo, "--ema: only HunyuanVideo checkpoints carry EMA weights");
 
   Stopwatch load_time;
-  std::optional<models::wan::WanModel> dit;
+  LoadedDit dit;
   dist::run_agreed(world, [&] {
-    auto source = io::open_checkpoint(ckpt.weights_dir);
-    dit.emplace(ckpt.config, models::wan::load_wan_weights(*source, ckpt.config, dtype));
+    dit = family == models::DitFamily::kWan21 ? load_wan(*ckpt, dtype)
+                                             : load_hunyuan(*ckpt, dtype, ema ? "ema" : "module", joint_strategy);
   });
   const double load_seconds = load_time.seconds();
   const int64_t load_peak = peak_rss_bytes();
+  dist::validate_degrees(degrees, rt->world_size(), dit.heads, "this model", false);
 
-  models::wan::WanInputs in;
-  dist::run_agreed(world, [&] {
-    auto source = io::open_checkpoint(*inputs_path);
-    in.hidden_states = input(*source, "hidden_states");
-    in.timestep = input(*source, "timestep");
-    in.encoder_hidden_states = input(*source, "encoder_hidden_states");
-  });
-
+  std::shared_ptr<const io::TensorSource> inputs;
+  dist::run_agreed(world, [&] { inputs = io::open_checkpoint(*inputs_path); });
   dist::ProcessMesh mesh(world, degrees);
   at::Tensor sample;
   Stopwatch forward_time;
-  dist::run_agreed(world, [&] { sample = dit->forward(mesh, in); });
+  dist::run_agreed(world, [&] { sample = dit.forward(mesh, *inputs); });
   const double forward_seconds = forward_time.seconds();
   if (rt->rank() == 0) io::write_safetensors(*output_path, {{"sample", sample}});
   world.barrier();  // the file exists once any rank returns
-  log::info("forward: " + std::string(ckpt.weights_dir) + " (" + std::to_string(ckpt.config.num_layers) +
-            " layers), " + dist::describe(degrees) + ", " + dtype_name + "; load " +
-            std::to_string(load_seconds) + " s (peak RSS " + std::to_string(load_peak >> 20) + " MiB), forward " +
-            std::to_string(forward_seconds) + " s -> " + *output_path);
+  char line[512];
+  std::snprintf(line, sizeof(line), "forward: %s, %s, %s; load %.2f s (peak RSS %lld MiB), forward %.2f s -> %s",
+                dit.description.c_str(), dist::describe(degrees).c_str(), dtype_name.c_str(), load_seconds,
+                static_cast<long long>(load_peak >> 20), forward_seconds, output_path->c_str());
+  log::info(line);
   return 0;
 }
 
