@@ -4,27 +4,9 @@
 
 #include <vector>
 
+#include "dist/sequence_gather.h"
+
 namespace uspdit::attention {
-namespace {
-
-at::Tensor gather_chunks(dist::Communicator& sequence, const at::Tensor& mine,
-                         const dist::SequenceSplit& split) {
-  // Sequence-group rank i holds chunk i (rank r·U+u <-> chunk r·U+u).
-  const int64_t B = mine.size(0), H = mine.size(2), D = mine.size(3);
-  std::vector<int64_t> counts;
-  for (auto len : split.lengths) counts.push_back(B * len * H * D);
-  auto all = at::empty({B * split.total() * H * D}, mine.options());
-  sequence.all_gather_v(mine.contiguous().view({-1}), all, counts);
-  std::vector<at::Tensor> parts;
-  int64_t offset = 0;
-  for (int c = 0; c < split.parts(); ++c) {
-    parts.push_back(all.narrow(0, offset, counts[c]).view({B, split.lengths[c], H, D}));
-    offset += counts[c];
-  }
-  return at::cat(parts, 1);
-}
-
-}  // namespace
 
 GlobalInputs make_global_inputs(const AttnProblem& p) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(p.seed);
@@ -96,10 +78,10 @@ void move_to(ShardedInputs& in, const at::Device& device) {
 GatheredOutput gather_output(dist::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
                              JointStrategy strategy) {
   GatheredOutput g;
-  g.video = gather_chunks(mesh.sequence(), out.out, in.video_split);
+  g.video = dist::gather_sequence(mesh.sequence(), out.out, in.video_split);
   if (in.text) {
     if (strategy == JointStrategy::kSplit) {
-      g.text = gather_chunks(mesh.sequence(), out.text_out,
+      g.text = dist::gather_sequence(mesh.sequence(), out.text_out,
                              dist::SequenceSplit::even(in.text->length, mesh.degrees().sequence_parallel()));
     } else {
       g.text = out.text_out;  // already complete on every rank

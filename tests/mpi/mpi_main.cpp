@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "core/log.h"
 
@@ -18,6 +19,23 @@ class FailurePrinter : public testing::EmptyTestEventListener {
     if (result.failed()) {
       std::fprintf(stderr, "[rank %d] %s:%d: %s\n", rank_, result.file_name() ? result.file_name() : "?",
                    result.line_number(), result.summary());
+    }
+  }
+
+ private:
+  int rank_;
+};
+
+// An exception escaping a test body on one rank leaves the other ranks waiting in the next
+// collective forever: abort the whole job instead, so the failure is reported at once.
+class AbortOnException : public testing::EmptyTestEventListener {
+ public:
+  explicit AbortOnException(int rank) : rank_(rank) {}
+  void OnTestPartResult(const testing::TestPartResult& result) override {
+    if (result.failed() && std::strstr(result.summary(), "exception") != nullptr) {
+      std::fprintf(stderr, "[rank %d] aborting the job: an exception escaped a multi-rank test\n", rank_);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 1);
     }
   }
 
@@ -41,6 +59,7 @@ int main(int argc, char** argv) {
     delete listeners.Release(listeners.default_result_printer());
     listeners.Append(new FailurePrinter(rank));
   }
+  testing::UnitTest::GetInstance()->listeners().Append(new AbortOnException(rank));
   int result = RUN_ALL_TESTS();
   MPI_Finalize();
   return result;

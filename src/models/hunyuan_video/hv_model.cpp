@@ -7,6 +7,7 @@
 #include "attention/local_attention.h"
 #include "attention/usp.h"
 #include "core/error.h"
+#include "dist/sequence_gather.h"
 #include "dist/sequence_split.h"
 #include "nn/rope3d.h"
 
@@ -40,22 +41,6 @@ at::Tensor embed_scalar(const at::Tensor& values, const nn::Linear& in, const nn
   return nn::linear(at::silu(nn::linear(nn::timestep_embedding(values, 256, 10000.0, at::kFloat), in)), out);
 }
 
-// Gathers every sequence rank's [B, S_c, C] rows into [B, S, C].
-at::Tensor gather_tokens(dist::Communicator& sequence, const at::Tensor& mine, const dist::SequenceSplit& split) {
-  if (sequence.size() == 1) return mine;
-  const int64_t B = mine.size(0), C = mine.size(2);
-  std::vector<int64_t> counts;
-  for (auto len : split.lengths) counts.push_back(B * len * C);
-  auto all = at::empty({B * split.total() * C}, mine.options());
-  sequence.all_gather_v(mine.contiguous().view({-1}), all, counts);
-  std::vector<at::Tensor> parts;
-  int64_t offset = 0;
-  for (int c = 0; c < split.parts(); ++c) {
-    parts.push_back(all.narrow(0, offset, counts[c]).view({B, split.lengths[c], C}));
-    offset += counts[c];
-  }
-  return at::cat(parts, 1);
-}
 
 }  // namespace
 
@@ -192,7 +177,7 @@ at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const s
 
   auto fm = nn::linear(vec_act, w_.final_modulation).to(at::kFloat).unsqueeze(1).chunk(2, -1);  // shift, scale
   auto out = nn::linear(nn::modulate(nn::layer_norm_fp32(img, c.eps), fm[0], fm[1]).to(dtype), w_.final_linear);
-  auto all = gather_tokens(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, C·pt·ph·pw]
+  auto all = dist::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, C·pt·ph·pw]
 
   // Unpatchify: a token's features are (C, pt, ph, pw) — channel before the patch offsets.
   const auto [pt, ph, pw] = c.patch;

@@ -7,6 +7,7 @@
 #include "attention/local_attention.h"
 #include "attention/usp.h"
 #include "core/error.h"
+#include "dist/sequence_gather.h"
 #include "dist/sequence_split.h"
 #include "nn/rope3d.h"
 
@@ -22,22 +23,6 @@ at::Tensor merge_heads(const at::Tensor& x) {
   return x.reshape({x.size(0), x.size(1), x.size(2) * x.size(3)});
 }
 
-// Gathers every sequence rank's [B, S_c, C] rows into [B, S, C].
-at::Tensor gather_tokens(dist::Communicator& sequence, const at::Tensor& mine, const dist::SequenceSplit& split) {
-  const int64_t B = mine.size(0), C = mine.size(2);
-  if (sequence.size() == 1) return mine;
-  std::vector<int64_t> counts;
-  for (auto len : split.lengths) counts.push_back(B * len * C);
-  auto all = at::empty({B * split.total() * C}, mine.options());
-  sequence.all_gather_v(mine.contiguous().view({-1}), all, counts);
-  std::vector<at::Tensor> parts;
-  int64_t offset = 0;
-  for (int c = 0; c < split.parts(); ++c) {
-    parts.push_back(all.narrow(0, offset, counts[c]).view({B, split.lengths[c], C}));
-    offset += counts[c];
-  }
-  return at::cat(parts, 1);
-}
 
 }  // namespace
 
@@ -109,7 +94,7 @@ at::Tensor WanModel::forward(dist::ProcessMesh& mesh, const WanInputs& in) const
 
   auto head_mod = (w_.head_modulation.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);
   auto out = nn::linear(nn::modulate(nn::layer_norm_fp32(x, c.eps), head_mod[0], head_mod[1]).to(dtype), w_.head);
-  auto all_out = gather_tokens(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, pt·ph·pw·C]
+  auto all_out = dist::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, pt·ph·pw·C]
 
   // Unpatchify: token (f, h, w) holds (pt, ph, pw, C) with channel innermost.
   const auto [pt, ph, pw] = c.patch;
