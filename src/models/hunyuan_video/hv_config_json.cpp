@@ -8,71 +8,20 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "io/json_fields.h"
 #include "models/hunyuan_video/hv_name_map.h"
 
 namespace uspdit::models::hunyuan_video {
 namespace {
 
-class Fields {
- public:
-  Fields(const io::Json& json, const std::string& source) : json_(json), source_(source) {}
+using Fields = io::JsonFields;
 
-  bool has(const char* key) const { return json_.find(key) && !json_.find(key)->is_null(); }
-
-  int64_t integer(const char* key, int64_t fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_int(), source_ + ": \"" + key + "\" must be an integer, got " + v->type_name());
-    return v->as_int();
-  }
-  double number(const char* key, double fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_number(), source_ + ": \"" + key + "\" must be a number, got " + v->type_name());
-    return v->as_number();
-  }
-  std::string string(const char* key, const std::string& fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_string(), source_ + ": \"" + key + "\" must be a string, got " + v->type_name());
-    return v->as_string();
-  }
-  bool flag(const char* key, bool fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_bool(), source_ + ": \"" + key + "\" must be a boolean, got " + v->type_name());
-    return v->as_bool();
-  }
-  std::array<int64_t, 3> triple(const char* key, std::array<int64_t, 3> fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_array() && v->size() == 3, source_ + ": \"" + key + "\" must be a list of 3 integers");
-    for (size_t i = 0; i < 3; ++i) {
-      require(v->item(i).is_int(), source_ + ": \"" + key + "\" must be a list of 3 integers");
-      fallback[i] = v->item(i).as_int();
-    }
-    return fallback;
-  }
-  // The release's patch_size: [pt, ph, pw] or one integer for all three.
-  std::array<int64_t, 3> patch(const char* key, std::array<int64_t, 3> fallback) const {
-    const io::Json* v = json_.find(key);
-    if (v && v->is_int()) return {v->as_int(), v->as_int(), v->as_int()};
-    return triple(key, fallback);
-  }
-  // A string field that must have one value, when present.
-  void expect(const char* key, const std::string& wanted, const std::string& why) const {
-    if (!has(key)) return;
-    const std::string got = string(key, wanted);
-    require(got == wanted, source_ + ": \"" + key + "\" is '" + got + "', " + why);
-  }
-  void expect_true(const char* key, const std::string& why) const {
-    require(flag(key, true), source_ + ": \"" + key + "\" is false, " + why);
-  }
-
- private:
-  const io::Json& json_;
-  const std::string& source_;
-};
+// The release's patch_size: [pt, ph, pw] or one integer for all three.
+std::array<int64_t, 3> patch_of(const Fields& f, const char* key, std::array<int64_t, 3> fallback) {
+  const io::Json* v = f.find(key);
+  if (v && v->is_int()) return {v->as_int(), v->as_int(), v->as_int()};
+  return f.triple(key, fallback);
+}
 
 void read_original(const Fields& f, HvConfig& c) {
   c.hidden = f.integer("hidden_size", c.hidden);
@@ -83,12 +32,12 @@ void read_original(const Fields& f, HvConfig& c) {
   c.refiner_blocks = f.integer("token_refiner_depth", c.refiner_blocks);
   c.rope_axes = f.triple("rope_dim_list", c.rope_axes);
   c.rope_theta = f.number("rope_theta", c.rope_theta);
-  c.patch = f.patch("patch_size", c.patch);
+  c.patch = patch_of(f, "patch_size", c.patch);
   c.in_channels = f.integer("in_channels", c.in_channels);
   c.out_channels = f.integer("out_channels", c.in_channels);  // the release: None -> in_channels
   c.text_dim = f.integer("text_states_dim", c.text_dim);
   c.pooled_dim = f.integer("text_states_dim_2", c.pooled_dim);
-  c.guidance_embed = f.flag("guidance_embed", c.guidance_embed);
+  c.guidance_embed = f.boolean("guidance_embed", c.guidance_embed);
   f.expect("mlp_act_type", "gelu_tanh", "only gelu_tanh (the release's) is supported");
   f.expect("qk_norm_type", "rms", "only rms (the release's) is supported");
   f.expect("text_projection", "single_refiner",
@@ -115,7 +64,7 @@ void read_diffusers(const Fields& f, const std::string& source, HvConfig& c) {
   c.out_channels = f.integer("out_channels", c.in_channels);  // diffusers: None -> in_channels
   c.text_dim = f.integer("text_embed_dim", c.text_dim);
   c.pooled_dim = f.integer("pooled_projection_dim", c.pooled_dim);
-  c.guidance_embed = f.flag("guidance_embeds", c.guidance_embed);
+  c.guidance_embed = f.boolean("guidance_embeds", c.guidance_embed);
   f.expect("qk_norm", "rms_norm", "only rms_norm (HunyuanVideo's) is supported");
 }
 

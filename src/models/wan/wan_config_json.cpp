@@ -4,56 +4,19 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/json_fields.h"
 
 namespace uspdit::models::wan {
 namespace {
 
-class Fields {
- public:
-  Fields(const io::Json& json, const std::string& source) : json_(json), source_(source) {}
+using Fields = io::JsonFields;
 
-  bool has(const char* key) const { return json_.find(key) && !json_.find(key)->is_null(); }
-
-  int64_t integer(const char* key, int64_t fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_int(), source_ + ": \"" + key + "\" must be an integer, got " + v->type_name());
-    return v->as_int();
-  }
-  double number(const char* key, double fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_number(), source_ + ": \"" + key + "\" must be a number, got " + v->type_name());
-    return v->as_number();
-  }
-  std::string string(const char* key, const std::string& fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_string(), source_ + ": \"" + key + "\" must be a string, got " + v->type_name());
-    return v->as_string();
-  }
-  std::array<int64_t, 3> triple(const char* key, std::array<int64_t, 3> fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    require(v->is_array() && v->size() == 3, source_ + ": \"" + key + "\" must be a list of 3 integers");
-    for (size_t i = 0; i < 3; ++i) {
-      require(v->item(i).is_int(), source_ + ": \"" + key + "\" must be a list of 3 integers");
-      fallback[i] = v->item(i).as_int();
-    }
-    return fallback;
-  }
-  bool flag(const char* key, bool fallback) const {
-    const io::Json* v = json_.find(key);
-    if (!v || v->is_null()) return fallback;
-    if (v->is_bool()) return v->as_bool();
-    if (v->is_string()) return !v->as_string().empty();  // diffusers: qk_norm = "rms_norm_across_heads"
-    throw UsageError(source_ + ": \"" + key + "\" must be a boolean");
-  }
-
- private:
-  const io::Json& json_;
-  const std::string& source_;
-};
+// Wan's norm switches: a boolean, or (diffusers' qk_norm) the name of the norm, on when non-empty.
+bool enabled(const Fields& f, const char* key, bool fallback) {
+  const io::Json* v = f.find(key);
+  if (v && v->is_string()) return !v->as_string().empty();
+  return f.boolean(key, fallback);
+}
 
 }  // namespace
 
@@ -88,8 +51,8 @@ WanConfig wan_config_from_json(const io::Json& json, const std::string& source) 
   c.num_layers = f.integer("num_layers", c.num_layers);
   c.eps = f.number("eps", c.eps);
   c.patch = f.triple("patch_size", c.patch);
-  c.qk_norm = f.flag("qk_norm", c.qk_norm);
-  c.cross_attn_norm = f.flag("cross_attn_norm", c.cross_attn_norm);
+  c.qk_norm = enabled(f, "qk_norm", c.qk_norm);
+  c.cross_attn_norm = enabled(f, "cross_attn_norm", c.cross_attn_norm);
   require(c.qk_norm && c.cross_attn_norm, source + ": qk_norm and cross_attn_norm must be on (as in every Wan 2.1 release)");
   validate(c, source);
   return c;

@@ -1,0 +1,41 @@
+// Typed, optional fields of a JSON object (model config.json files): a missing or null field
+// takes the caller's default; a present field of the wrong type is a UsageError naming the
+// source file and the field.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "io/json.h"
+
+namespace uspdit::io {
+
+class JsonFields {
+ public:
+  // Both are referenced, not copied: they must outlive this object.
+  JsonFields(const Json& json, const std::string& source) : json_(json), source_(source) {}
+
+  // The field, or nullptr when absent or null.
+  const Json* find(const char* key) const;
+  bool has(const char* key) const { return find(key) != nullptr; }
+  const std::string& source() const { return source_; }
+
+  int64_t integer(const char* key, int64_t fallback) const;
+  double number(const char* key, double fallback) const;
+  std::string string(const char* key, const std::string& fallback) const;
+  bool boolean(const char* key, bool fallback) const;
+  std::array<int64_t, 3> triple(const char* key, std::array<int64_t, 3> fallback) const;
+
+  // A string field that, when present, must equal `wanted`; `why` completes the message.
+  void expect(const char* key, const std::string& wanted, const std::string& why) const;
+  // A boolean field that, when present, must be true.
+  void expect_true(const char* key, const std::string& why) const;
+
+ private:
+  [[noreturn]] void wrong_type(const char* key, const char* expected) const;
+  const Json& json_;
+  const std::string& source_;
+};
+
+}  // namespace uspdit::io
