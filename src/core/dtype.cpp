@@ -11,4 +11,13 @@ at::ScalarType parse_dtype(const std::string& name) {
   throw UsageError("unknown --dtype '" + name + "': use fp32, bf16 or fp16");
 }
 
+std::string dtype_name(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kFloat: return "fp32";
+    case at::kBFloat16: return "bf16";
+    case at::kHalf: return "fp16";
+    default: return c10::toString(dtype);
+  }
+}
+
 }  // namespace uspdit

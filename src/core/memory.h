@@ -5,7 +5,15 @@
 
 namespace uspdit {
 
-// Peak resident set size of this process so far, in bytes (getrusage ru_maxrss).
+// Peak resident set size of this process so far (or since reset_peak_rss), in bytes.
 int64_t peak_rss_bytes();
+
+// Resident set size now, in bytes.
+int64_t current_rss_bytes();
+
+// Starts a new peak window, so a pipeline stage can report its own peak rather than the peak of
+// everything before it (Linux: writing 5 to /proc/self/clear_refs resets VmHWM). Returns false
+// where the kernel does not allow it; peak_rss_bytes() then keeps reporting the process peak.
+bool reset_peak_rss();
 
 }  // namespace uspdit
