@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace {
 
@@ -48,6 +49,7 @@ std::string rank_prefix() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  uspdit::tune_allocator_for_tensors();
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") ||
       !std::strcmp(argv[1], "-h")) {
     print_usage(stdout);

