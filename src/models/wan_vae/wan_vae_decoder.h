@@ -1,0 +1,52 @@
+// The Wan 2.1 VAE decoder (latents -> video), fp32, serial or with the frame's rows split across
+// the ranks of a group.
+//
+// Exactly the reference's causal scheme (wan/modules/vae.py, diffusers AutoencoderKLWan):
+// conv2 (post_quant_conv) over all latents, then the decoder ONE latent frame at a time, every
+// causal conv seeing the last 2 input frames it was given before (zeros before the first); the
+// temporal upsamples skip their time conv on the first latent frame, so latent 0 -> 1 frame and
+// every later latent -> 4 frames. Output clamped to [-1, 1].
+//
+// In parallel every rank holds its rows of every activation (split at the latent resolution and
+// doubled by each upsample); each 3x3 conv gets the neighbours' boundary rows first (halo), the
+// middle attention gathers the normalised frame, and the output rows are gathered at the end.
+// RMS_norm (over channels), SiLU, 1x1 and time-only convs need no rows of other ranks.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+
+#include "dist/communicator.h"
+#include "models/wan_vae/wan_vae_config.h"
+
+namespace uspdit::models::wan_vae {
+
+class WanVaeDecoder {
+ public:
+  // `path`: Wan2.1_VAE.pth (encoder keys ignored; config from the tensor shapes), the release
+  // directory holding it, or a diffusers AutoencoderKLWan folder (config.json + safetensors;
+  // a pipeline root with vae/ too). See wan_vae_loader.h.
+  static WanVaeDecoder load(const std::string& path);
+
+  // From fp32 tensors under the engine (original) names of wan_vae_decoder_specs(config).
+  WanVaeDecoder(WanVaeConfig config, std::map<std::string, at::Tensor> weights);
+
+  // z: DiT-space latents [B, z_dim, T, h, w] (not yet un-normalised: z·std + mean is applied
+  // here, as WanPipeline and Wan's WanVAE.decode do). Returns [B, 3, 1 + 4(T-1), 8h, 8w] fp32 in
+  // [-1, 1]. comm null or of size 1: serial. Otherwise every rank of comm passes the same z and
+  // gets the whole video; h must be >= comm->size().
+  at::Tensor decode(const at::Tensor& z, dist::Communicator* comm = nullptr) const;
+
+  const WanVaeConfig& config() const { return config_; }
+
+ private:
+  const at::Tensor& weight(const std::string& name) const;
+  bool has(const std::string& name) const { return weights_.count(name) != 0; }
+
+  WanVaeConfig config_;
+  std::map<std::string, at::Tensor> weights_;
+};
+
+}  // namespace uspdit::models::wan_vae

@@ -1,0 +1,39 @@
+// A frame's rows split across the ranks of a group (uneven split as dist::SequenceSplit: the
+// first `rows % P` ranks one row more), the split scaling with every 2x upsample. What the
+// decoder's parallel path needs: the neighbours' boundary rows before a 3x3 conv (halo), and the
+// whole frame (middle attention, final output). Serial (no communicator or one rank) is the same
+// code with zero halos, so both paths run the same kernels.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "dist/communicator.h"
+#include "dist/sequence_split.h"
+
+namespace uspdit::models::wan_vae {
+
+class RowShard {
+ public:
+  // `rows` of the latent frame; every rank must get one at least (UsageError otherwise).
+  RowShard(dist::Communicator* comm, int64_t rows);
+
+  bool parallel() const { return comm_ != nullptr; }
+  // This rank's rows [begin, begin + count) at `scale` x the latent resolution.
+  int64_t begin(int64_t scale = 1) const;
+  int64_t count(int64_t scale = 1) const;
+
+  // x [..., h, w] (h = this rank's rows) -> [..., h + 2, w]: the row above from the rank above
+  // and the row below from the rank below, zeros at the frame's edges (the conv's zero padding).
+  at::Tensor halo(const at::Tensor& x) const;
+  // x [..., h, w] -> [..., H, w], H = all rows at `scale`: the whole frame on every rank.
+  at::Tensor gather(const at::Tensor& x, int64_t scale) const;
+
+ private:
+  dist::Communicator* comm_ = nullptr;  // null when serial
+  dist::SequenceSplit split_;
+  int rank_ = 0;
+};
+
+}  // namespace uspdit::models::wan_vae
