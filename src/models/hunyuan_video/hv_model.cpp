@@ -56,7 +56,8 @@ at::Tensor HvModel::conditioning(const HvInputs& in) const {
   return vec;  // [B, hidden]
 }
 
-at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid, const at::Tensor& timestep) const {
+at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid, const at::Tensor& timestep,
+                                dist::Communicator& group) const {
   const auto& c = config_;
   const auto dtype = w_.txt_input.weight.scalar_type();
   // Conditioning of the refiner: its own timestep MLP plus the masked mean of the text (fp32).
@@ -65,21 +66,29 @@ at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid,
   auto cond = embed_scalar(timestep, w_.txt_t_in, w_.txt_t_out).to(at::kFloat) +
               nn::linear(at::silu(nn::linear(mean, w_.txt_c_in)), w_.txt_c_out).to(at::kFloat);
   auto cond_act = at::silu(cond);
-  auto x = nn::linear(text, w_.txt_input).to(at::kFloat);
-  const auto row_valid = valid.unsqueeze(-1).unsqueeze(-1);  // [B, L, 1, 1]
+  // This rank's rows of the text; every row-wise step below runs on them only.
+  const auto rows = dist::SequenceSplit::even(text.size(1), group.size());
+  const int mine = group.rank();
+  auto x = nn::linear(dist::take_chunk(text, 1, rows, mine), w_.txt_input).to(at::kFloat);
+  const auto row_valid = dist::take_chunk(valid, 1, rows, mine).unsqueeze(-1).unsqueeze(-1);  // [B, Lc, 1, 1]
   for (const auto& r : w_.refiner) {
     auto gates = nn::linear(cond_act, r.modulation).to(at::kFloat).unsqueeze(1).chunk(2, -1);
     auto qkv = split_qkv(nn::linear(nn::layer_norm_fp32(x, c.eps, r.norm1_weight, r.norm1_bias).to(dtype), r.qkv),
                          c.heads);
+    at::Tensor k = qkv.k, v = qkv.v;
+    if (group.size() > 1) {
+      k = dist::gather_sequence(group, qkv.k.contiguous(), rows);
+      v = dist::gather_sequence(group, qkv.v.contiguous(), rows);
+    }
     // Real rows attend to the real keys; padded rows attend to key 0 only (the reference's
     // mask: row-valid × key-valid, with key 0 always allowed), i.e. they take v[0].
-    auto attn = attention::attention(qkv.q, qkv.k, qkv.v, valid);
-    attn = at::where(row_valid, attn, qkv.v.narrow(1, 0, 1).expand_as(attn));
+    auto attn = attention::attention(qkv.q, k, v, valid);
+    attn = at::where(row_valid, attn, v.narrow(1, 0, 1).expand_as(attn));
     x = x + gates[0] * nn::linear(merge_heads(attn), r.proj).to(at::kFloat);
     x = x + gates[1] * mlp_silu(nn::layer_norm_fp32(x, c.eps, r.norm2_weight, r.norm2_bias).to(dtype), r.mlp)
                            .to(at::kFloat);
   }
-  return x;  // [B, L, hidden] fp32
+  return group.size() > 1 ? dist::gather_sequence(group, x.contiguous(), rows) : x;  // [B, L, hidden] fp32
 }
 
 at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const std::string& joint_strategy) const {
@@ -107,7 +116,7 @@ at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const s
 
   // Conditioning and the text stream: replicated on every rank.
   auto vec_act = at::silu(conditioning(in));
-  auto txt_all = refine_text(text, text_valid, in.timestep);
+  auto txt_all = refine_text(text, text_valid, in.timestep, mesh.sequence());
 
   // Video tokens: patch embedding on the whole latent, then this rank's chunk.
   const int64_t f = x_in.size(2) / c.patch[0], h = x_in.size(3) / c.patch[1], w = x_in.size(4) / c.patch[2];

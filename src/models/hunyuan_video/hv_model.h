@@ -37,7 +37,11 @@ class HvModel {
   const HvConfig& config() const { return config_; }
 
  private:
-  at::Tensor refine_text(const at::Tensor& text, const at::Tensor& text_valid, const at::Tensor& timestep) const;
+  // The token refiner. Its rows are divided among the ranks of `group` (projections and MLP on
+  // a rank's own rows; K/V gathered for the attention over all text keys; rows gathered at the
+  // end), so a 3072-wide refiner over 256 tokens is not computed in full on every rank.
+  at::Tensor refine_text(const at::Tensor& text, const at::Tensor& text_valid, const at::Tensor& timestep,
+                         dist::Communicator& group) const;
   at::Tensor conditioning(const HvInputs& in) const;
 
   HvConfig config_;
