@@ -78,6 +78,21 @@ TEST(Umt5Tokenizer, IdsMatchTransformers) {
   EXPECT_TRUE(some_unk);        // and characters outside the vocabulary (emoji)
 }
 
+TEST(Umt5Tokenizer, IdsMatchTransformersOnEveryCleanCase) {
+  // The random strings too: combining marks, jamo, fullwidth forms, controls, emoji, entities.
+  const auto cases = read_json(kData + "clean_cases.json");
+  const auto tok = Umt5Tokenizer::load(kData + "tokenizer");
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases.item(i);
+    auto got = tok.ids(clean_prompt(c.find("raw")->as_string()));
+    got.push_back(tok.eos_id());
+    const auto& expected = *c.find("ids");
+    std::vector<int64_t> want;
+    for (size_t j = 0; j < expected.size(); ++j) want.push_back(expected.item(j).as_int());
+    EXPECT_EQ(got, want) << "case " << i << ": " << c.find("raw")->as_string();
+  }
+}
+
 TEST(Umt5Tokenizer, LoadErrors) {
   try {
     Umt5Tokenizer::load("/nonexistent/umt5");
