@@ -273,9 +273,10 @@ at::Tensor to_rgb8(const at::Tensor& video, Rounding rounding) {
     throw std::invalid_argument(msg.str());
   }
   // The reference's steps in its order, in fp32: clamp, (x - (-1)) / 2, * 255, then cast.
-  at::Tensor x = video.to(at::kCPU, at::kFloat).nan_to_num(0.0).clamp(-1.0, 1.0);
-  x = x.add(1.0).div(2.0).mul(255.0);
-  if (rounding == Rounding::kNearest) x = x.add(0.5).clamp(0.0, 255.0);
+  // nan_to_num copies, so the in-place steps after it never touch the caller's tensor.
+  at::Tensor x = video.to(at::kCPU, at::kFloat).nan_to_num(0.0);
+  x.clamp_(-1.0, 1.0).add_(1.0).div_(2.0).mul_(255.0);
+  if (rounding == Rounding::kNearest) x.add_(0.5).clamp_(0.0, 255.0);
   // Casting non-negative floats to uint8 truncates, like torch's `.type(torch.uint8)`.
   return x.to(at::kByte).permute({1, 2, 3, 0}).contiguous();
 }

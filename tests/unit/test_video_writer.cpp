@@ -66,8 +66,10 @@ TEST(VideoRgb8, ExactBytesOfTheReference) {
   const auto n = static_cast<int64_t>(x.size());
   // [3, T=n, 1, 1] with the same value in all three channels.
   auto video = at::tensor(x).view({1, n, 1, 1}).repeat({3, 1, 1, 1});
+  const auto input = video.clone();
   auto trunc = to_rgb8(video);
   auto near = to_rgb8(video, Rounding::kNearest);
+  EXPECT_TRUE(at::equal(video, input)) << "to_rgb8 changed its input";
   ASSERT_EQ(trunc.sizes(), (at::IntArrayRef{n, 1, 1, 3}));
   ASSERT_EQ(trunc.scalar_type(), at::kByte);
   for (int64_t i = 0; i < n; ++i) {
