@@ -97,6 +97,7 @@ TEST(Umt5Encoder, Config) {
   EXPECT_EQ(hf_to_engine_name("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
             "blocks.0.pos_embedding.embedding.weight");
   EXPECT_EQ(hf_to_engine_name("decoder.block.0.layer.0.SelfAttention.q.weight"), "");
+  for (const auto& spec : umt5_tensor_specs(c)) EXPECT_EQ(hf_to_engine_name(engine_to_hf_name(spec.name)), spec.name);
 }
 
 // A copy of the HF fixture as safetensors with one change, and the error it must produce.
@@ -163,7 +164,7 @@ TEST_F(BrokenCheckpoint, MissingTensor) {
   h.erase(std::remove_if(h.begin(), h.end(), [](const auto& p) { return p.first == "encoder.final_layer_norm.weight"; }),
           h.end());
   const auto msg_hf = error_of(write(h, true));
-  EXPECT_NE(msg_hf.find("missing tensor 'norm.weight"), std::string::npos) << msg_hf;
+  EXPECT_NE(msg_hf.find("missing tensor 'encoder.final_layer_norm.weight'"), std::string::npos) << msg_hf;
 }
 
 TEST_F(BrokenCheckpoint, WrongShapeAndUnexpected) {

@@ -41,6 +41,8 @@ std::vector<TensorSpec> umt5_tensor_specs(const Umt5Config& config);
 // HF UMT5EncoderModel name -> engine (original) name, or "" when no rule applies.
 // `encoder.embed_tokens.weight` (a tied copy of `shared.weight`) maps to the embedding too.
 std::string hf_to_engine_name(const std::string& hf_name);
+// The inverse (engine -> HF name, `shared.weight` for the embedding), "" when none.
+std::string engine_to_hf_name(const std::string& engine_name);
 
 Umt5Weights assemble_umt5_weights(const Umt5Config& config, std::map<std::string, at::Tensor> tensors);
 

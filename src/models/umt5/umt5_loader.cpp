@@ -129,29 +129,50 @@ std::vector<TensorSpec> umt5_tensor_specs(const Umt5Config& c) {
   return s;
 }
 
+namespace {
+
+// Per block: HF suffix after `encoder.block.N.` <-> engine suffix after `blocks.N.`.
+struct BlockName {
+  const char* hf;
+  const char* engine;
+};
+constexpr BlockName kBlockNames[] = {
+    {"layer.0.layer_norm.weight", "norm1.weight"},
+    {"layer.0.SelfAttention.q.weight", "attn.q.weight"},
+    {"layer.0.SelfAttention.k.weight", "attn.k.weight"},
+    {"layer.0.SelfAttention.v.weight", "attn.v.weight"},
+    {"layer.0.SelfAttention.o.weight", "attn.o.weight"},
+    {"layer.0.SelfAttention.relative_attention_bias.weight", "pos_embedding.embedding.weight"},
+    {"layer.1.layer_norm.weight", "norm2.weight"},
+    {"layer.1.DenseReluDense.wi_0.weight", "ffn.gate.0.weight"},
+    {"layer.1.DenseReluDense.wi_1.weight", "ffn.fc1.weight"},
+    {"layer.1.DenseReluDense.wo.weight", "ffn.fc2.weight"},
+};
+
+}  // namespace
+
 std::string hf_to_engine_name(const std::string& hf) {
   if (hf == "shared.weight" || hf == "encoder.embed_tokens.weight") return "token_embedding.weight";
   if (hf == "encoder.final_layer_norm.weight") return "norm.weight";
-  static const std::regex kLayer(R"(^encoder\.block\.([0-9]+)\.layer\.([01])\.(.+)$)");
+  static const std::regex kBlock(R"(^encoder\.block\.([0-9]+)\.(.+)$)");
   std::smatch m;
-  if (!std::regex_match(hf, m, kLayer)) return "";
-  static const std::map<std::string, std::string> kSelfAttention = {
-      {"layer_norm.weight", "norm1.weight"},
-      {"SelfAttention.q.weight", "attn.q.weight"},
-      {"SelfAttention.k.weight", "attn.k.weight"},
-      {"SelfAttention.v.weight", "attn.v.weight"},
-      {"SelfAttention.o.weight", "attn.o.weight"},
-      {"SelfAttention.relative_attention_bias.weight", "pos_embedding.embedding.weight"},
-  };
-  static const std::map<std::string, std::string> kFeedForward = {
-      {"layer_norm.weight", "norm2.weight"},
-      {"DenseReluDense.wi_0.weight", "ffn.gate.0.weight"},
-      {"DenseReluDense.wi_1.weight", "ffn.fc1.weight"},
-      {"DenseReluDense.wo.weight", "ffn.fc2.weight"},
-  };
-  const auto& table = m[2] == "0" ? kSelfAttention : kFeedForward;
-  const auto it = table.find(m[3]);
-  return it == table.end() ? "" : "blocks." + m[1].str() + "." + it->second;
+  if (!std::regex_match(hf, m, kBlock)) return "";
+  for (const auto& n : kBlockNames) {
+    if (m[2] == n.hf) return "blocks." + m[1].str() + "." + n.engine;
+  }
+  return "";
+}
+
+std::string engine_to_hf_name(const std::string& engine) {
+  if (engine == "token_embedding.weight") return "shared.weight";
+  if (engine == "norm.weight") return "encoder.final_layer_norm.weight";
+  static const std::regex kBlock(R"(^blocks\.([0-9]+)\.(.+)$)");
+  std::smatch m;
+  if (!std::regex_match(engine, m, kBlock)) return "";
+  for (const auto& n : kBlockNames) {
+    if (m[2] == n.engine) return "encoder.block." + m[1].str() + "." + n.hf;
+  }
+  return "";
 }
 
 Umt5Weights assemble_umt5_weights(const Umt5Config& c, std::map<std::string, at::Tensor> tensors) {
@@ -202,7 +223,7 @@ Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype) {
   std::vector<std::string> missing;
   for (const auto& spec : specs) {
     wanted.insert(spec.name);
-    if (!idx.file_name_of.count(spec.name)) missing.push_back(idx.hf ? spec.name + " (engine name)" : spec.name);
+    if (!idx.file_name_of.count(spec.name)) missing.push_back(idx.hf ? engine_to_hf_name(spec.name) : spec.name);
   }
   std::vector<std::string> unexpected = idx.unmapped;
   for (const auto& [engine, file] : idx.file_name_of) {
