@@ -101,7 +101,7 @@ TEST(Umt5Encoder, Config) {
 }
 
 // A copy of the HF fixture as safetensors with one change, and the error it must produce.
-class BrokenCheckpoint : public ::testing::Test {
+class Umt5BrokenCheckpoint : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("uspdit_umt5_" + std::to_string(::getpid()));
@@ -147,12 +147,12 @@ class BrokenCheckpoint : public ::testing::Test {
   std::vector<std::pair<std::string, at::Tensor>> tensors_;
 };
 
-TEST_F(BrokenCheckpoint, OriginalNamesInSafetensorsLoad) {
+TEST_F(Umt5BrokenCheckpoint, OriginalNamesInSafetensorsLoad) {
   const auto enc = Umt5Encoder::load(write(original(), false), at::kFloat);
   EXPECT_LE(max_error(enc, ""), 1e-4);
 }
 
-TEST_F(BrokenCheckpoint, MissingTensor) {
+TEST_F(Umt5BrokenCheckpoint, MissingTensor) {
   auto t = original();
   t.erase(std::remove_if(t.begin(), t.end(), [](const auto& p) { return p.first == "blocks.1.attn.k.weight"; }),
           t.end());
@@ -167,7 +167,7 @@ TEST_F(BrokenCheckpoint, MissingTensor) {
   EXPECT_NE(msg_hf.find("missing tensor 'encoder.final_layer_norm.weight'"), std::string::npos) << msg_hf;
 }
 
-TEST_F(BrokenCheckpoint, WrongShapeAndUnexpected) {
+TEST_F(Umt5BrokenCheckpoint, WrongShapeAndUnexpected) {
   auto t = tensors_;
   for (auto& [name, tensor] : t) {
     if (name == "encoder.block.0.layer.1.DenseReluDense.wo.weight") tensor = at::zeros({32, 65});
@@ -191,7 +191,7 @@ TEST_F(BrokenCheckpoint, WrongShapeAndUnexpected) {
   EXPECT_NE(msg_i.find("'shared.weight' is int32, expected a floating-point dtype"), std::string::npos) << msg_i;
 }
 
-TEST_F(BrokenCheckpoint, NotAStateDict) {
+TEST_F(Umt5BrokenCheckpoint, NotAStateDict) {
   const auto msg = error_of(kData + "broken/not_a_state_dict.pth");
   EXPECT_NE(msg.find("not a state dict"), std::string::npos) << msg;
   const auto notes = (dir_ / "notes.pth").string();
@@ -205,7 +205,17 @@ TEST_F(BrokenCheckpoint, NotAStateDict) {
   EXPECT_NE(msg_cfg.find("feed_forward_proj"), std::string::npos) << msg_cfg;
 }
 
-TEST_F(BrokenCheckpoint, TokenIdOutsideVocabulary) {
+TEST_F(Umt5BrokenCheckpoint, DiffusersPipelineRoot) {
+  // A diffusers pipeline keeps the encoder in text_encoder/ and the tokenizer in tokenizer/.
+  fs::create_directory_symlink(kData + "hf", dir_ / "text_encoder");
+  fs::create_directory_symlink(kData + "tokenizer", dir_ / "tokenizer");
+  const auto enc = Umt5Encoder::load(dir_.string(), at::kFloat);
+  const auto tok = Umt5Tokenizer::load(dir_.string());
+  EXPECT_EQ(tok.vocab_size(), enc.config().vocab);
+  EXPECT_LE(max_error(enc, ""), 1e-4);
+}
+
+TEST_F(Umt5BrokenCheckpoint, TokenIdOutsideVocabulary) {
   const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat);
   TokenBatch tokens{at::full({1, 3}, enc.config().vocab, at::kLong), at::ones({1, 3}, at::kLong)};
   EXPECT_THROW(enc.encode(tokens), UsageError);
