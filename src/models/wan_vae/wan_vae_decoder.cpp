@@ -83,12 +83,16 @@ class DecodeRun {
   // the neighbours' rows (or zeros) above and below, zeros left and right.
   at::Tensor causal_conv(const at::Tensor& x, const std::string& name) {
     ConvCache& c = cache();
-    auto in = rows_.halo(x);
     const int64_t history = c.frames.defined() ? c.frames.size(2) : 0;
-    if (history > 0) in = at::cat({c.frames, in}, 2);
-    c.frames = last_frames(in, kHistory);
-    return at::conv3d(pad_history(in, history), w_(name + ".weight"), w_(name + ".bias"),
-                      at::IntArrayRef{1, 1, 1}, at::IntArrayRef{0, 0, 1});
+    const int64_t B = x.size(0), C = x.size(1), T = x.size(2), h = x.size(3), W = x.size(4);
+    // One zeroed buffer [history slots | new frames] x [halo | rows | halo]: no separate copies
+    // for the halo, the concatenation with the cache and the causal zero padding.
+    auto in = at::zeros({B, C, kHistory + T, h + 2, W}, x.options());
+    if (history > 0) in.narrow(2, kHistory - history, history).copy_(c.frames);
+    rows_.halo_into(x, in.narrow(2, kHistory, T));
+    c.frames = last_frames(in.narrow(2, kHistory - history, history + T), kHistory);
+    return at::conv3d(in, w_(name + ".weight"), w_(name + ".bias"), at::IntArrayRef{1, 1, 1},
+                      at::IntArrayRef{0, 0, 1});
   }
 
   at::Tensor residual(const at::Tensor& x, const std::string& p) {

@@ -29,12 +29,17 @@ int64_t RowShard::count(int64_t scale) const {
 }
 
 at::Tensor RowShard::halo(const at::Tensor& x) const {
-  const int64_t h = x.size(-2);
   auto sizes = x.sizes().vec();
   sizes[sizes.size() - 2] += 2;
   auto out = at::zeros(sizes, x.options());
+  halo_into(x, out);
+  return out;
+}
+
+void RowShard::halo_into(const at::Tensor& x, at::Tensor out) const {
+  const int64_t h = x.size(-2);
   out.narrow(-2, 1, h).copy_(x);
-  if (!comm_) return out;
+  if (!comm_) return;
   const int size = comm_->size();
   auto first = x.narrow(-2, 0, 1).contiguous();
   auto last = x.narrow(-2, h - 1, 1).contiguous();
@@ -56,7 +61,6 @@ at::Tensor RowShard::halo(const at::Tensor& x) const {
   for (auto& op : ops) op->wait();
   if (rank_ > 0) out.narrow(-2, 0, 1).copy_(from_above);
   if (rank_ < size - 1) out.narrow(-2, h + 1, 1).copy_(from_below);
-  return out;
 }
 
 at::Tensor RowShard::gather(const at::Tensor& x, int64_t scale) const {

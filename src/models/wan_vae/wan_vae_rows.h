@@ -27,6 +27,9 @@ class RowShard {
   // x [..., h, w] (h = this rank's rows) -> [..., h + 2, w]: the row above from the rank above
   // and the row below from the rank below, zeros at the frame's edges (the conv's zero padding).
   at::Tensor halo(const at::Tensor& x) const;
+  // The same into `out` [..., h + 2, w] (a view into a larger zeroed buffer, e.g. behind cached
+  // frames): saves the copy a separate halo tensor would cost. `out`'s edge rows must be zero.
+  void halo_into(const at::Tensor& x, at::Tensor out) const;
   // x [..., h, w] -> [..., H, w], H = all rows at `scale`: the whole frame on every rank.
   at::Tensor gather(const at::Tensor& x, int64_t scale) const;
 
