@@ -30,7 +30,7 @@ at::Tensor last_frames(const at::Tensor& x, int64_t n) {
   return x.narrow(2, t - std::min(n, t), std::min(n, t)).clone();
 }
 
-// Prepends zero frames so that `x` has kHistory frames before its newest `fresh` ones.
+// Prepends zero frames to `x`, which starts with `history` cached frames, up to kHistory of them.
 at::Tensor pad_history(const at::Tensor& x, int64_t history) {
   if (history >= kHistory) return x;
   return at::constant_pad_nd(x, {0, 0, 0, 0, kHistory - history, 0});
