@@ -11,5 +11,6 @@ int run_plan(Args& args);
 int run_check(Args& args);
 int run_bench_dit(Args& args);
 int run_forward(Args& args);
+int run_generate(Args& args);
 
 }  // namespace uspdit::cli

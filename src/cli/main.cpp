@@ -18,6 +18,8 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"generate", uspdit::cli::run_generate,
+     "Wan 2.1 text-to-video: prompt -> mp4 (text encoder, DiT with USP/CFG-parallel, VAE), any mesh"},
     {"forward", uspdit::cli::run_forward,
      "one DiT forward: checkpoint + inputs.safetensors -> output.safetensors, on any mesh"},
     {"plan", uspdit::cli::run_plan,

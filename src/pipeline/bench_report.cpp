@@ -1,0 +1,136 @@
+#include "pipeline/bench_report.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "io/json_writer.h"
+
+namespace uspdit::pipeline {
+namespace {
+
+constexpr int kFieldsPerStage = 3;  // seconds, peak bytes, bytes sent
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+std::vector<std::vector<StageRecord>> gather_stage_records(dist::Communicator& world, const RunRecord& mine) {
+  const auto n = static_cast<int64_t>(mine.stages.size());
+  auto send = at::empty({n * kFieldsPerStage}, at::kDouble);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto& s = mine.stages[static_cast<size_t>(i)];
+    send[i * kFieldsPerStage] = s.seconds;
+    send[i * kFieldsPerStage + 1] = static_cast<double>(s.peak_rss_bytes);
+    send[i * kFieldsPerStage + 2] = static_cast<double>(s.bytes_sent);
+  }
+  const int size = world.size();
+  auto recv = at::empty({size * n * kFieldsPerStage}, at::kDouble);
+  std::vector<int64_t> counts(static_cast<size_t>(size), n * kFieldsPerStage);
+  world.all_gather_v(send, recv, counts);
+  const double* v = recv.data_ptr<double>();
+  std::vector<std::vector<StageRecord>> out(static_cast<size_t>(size), mine.stages);
+  for (int r = 0; r < size; ++r) {
+    for (int64_t i = 0; i < n; ++i) {
+      auto& s = out[static_cast<size_t>(r)][static_cast<size_t>(i)];
+      const double* f = v + (r * n + i) * kFieldsPerStage;
+      s.seconds = f[0];
+      s.peak_rss_bytes = static_cast<int64_t>(f[1]);
+      s.bytes_sent = static_cast<int64_t>(f[2]);
+    }
+  }
+  return out;
+}
+
+std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
+                              const std::vector<std::vector<StageRecord>>& ranks, const std::vector<int>& node_of_rank) {
+  io::JsonWriter w;
+  w.begin_object().key("config").begin_object();
+  for (const auto& [k, v] : config.text) w.key(k).value(v);
+  for (const auto& [k, v] : config.numbers) w.key(k).value(v);
+  w.end_object();
+
+  // Summary over the measured repeats: what a reader compares first.
+  std::vector<double> totals, steps;
+  for (size_t rep = 0; rep < rank0.step_seconds.size(); ++rep) {
+    const int r = static_cast<int>(rep);
+    totals.push_back(rank0.seconds_of("denoise", r) + rank0.seconds_of("decode", r));
+    steps.insert(steps.end(), rank0.step_seconds[rep].begin(), rank0.step_seconds[rep].end());
+  }
+  w.key("summary").begin_object();
+  w.key("repeats").value(static_cast<int64_t>(totals.size()));
+  w.key("denoise_and_decode_seconds_median").value(median(totals));
+  w.key("step_seconds_median").value(median(steps));
+  int64_t peak = 0, sent = 0;
+  for (const auto& rank : ranks) {
+    int64_t rank_sent = 0;
+    for (const auto& s : rank) {
+      peak = std::max(peak, s.peak_rss_bytes);
+      rank_sent += s.bytes_sent;
+    }
+    sent = std::max(sent, rank_sent);
+  }
+  w.key("peak_rss_bytes_max_rank").value(peak);
+  w.key("bytes_sent_max_rank").value(sent);
+  w.end_object();
+
+  w.key("step_seconds").begin_array();
+  for (const auto& rep : rank0.step_seconds) {
+    w.begin_array();
+    for (double s : rep) w.value(s);
+    w.end_array();
+  }
+  w.end_array();
+  w.key("warmup_step_seconds").begin_array();
+  for (double s : rank0.warmup_step_seconds) w.value(s);
+  w.end_array();
+
+  w.key("ranks").begin_array();
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    w.begin_object().key("rank").value(static_cast<int64_t>(r));
+    w.key("node").value(r < node_of_rank.size() ? node_of_rank[r] : 0);
+    w.key("stages").begin_array();
+    for (const auto& s : ranks[r]) {
+      w.begin_object().key("name").value(s.name).key("repeat").value(s.repeat).key("seconds").value(s.seconds);
+      w.key("peak_rss_bytes").value(s.peak_rss_bytes).key("bytes_sent").value(s.bytes_sent).end_object();
+    }
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
+  return w.str();
+}
+
+std::string write_bench_report(const std::string& dir, const std::string& stem, const std::string& json) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  require(!ec && fs::is_directory(dir), "--bench_output " + dir + ": cannot create the directory (" + ec.message() + ")");
+  const fs::path path = fs::path(dir) / (stem + ".json");
+  const fs::path tmp = fs::path(dir) / ("." + stem + ".json.tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << json << '\n';
+    out.close();
+    if (!out) {
+      fs::remove(tmp, ec);
+      throw UsageError("--bench_output " + dir + ": cannot write " + tmp.string());
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw UsageError("--bench_output " + dir + ": cannot rename the report into place");
+  }
+  return path.string();
+}
+
+}  // namespace uspdit::pipeline

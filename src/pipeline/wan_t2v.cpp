@@ -1,0 +1,187 @@
+#include "pipeline/wan_t2v.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <sstream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/memory.h"
+#include "core/progress.h"
+#include "core/timer.h"
+#include "dist/agreement.h"
+#include "io/checkpoint.h"
+#include "models/umt5/umt5_encoder.h"
+#include "models/umt5/umt5_tokenizer.h"
+#include "models/wan/wan_loader.h"
+#include "models/wan/wan_model.h"
+#include "models/wan_vae/wan_vae_decoder.h"
+#include "sampling/guidance.h"
+#include "sampling/scheduler.h"
+
+namespace uspdit::pipeline {
+
+WanT2vPipeline::WanT2vPipeline(dist::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings)
+    : mesh_(mesh), files_(std::move(files)), settings_(settings) {}
+
+WanT2vPipeline::~WanT2vPipeline() = default;
+
+void WanT2vPipeline::stage(const std::string& name, int repeat, const std::function<void()>& work) {
+  auto& world = mesh_.world();
+  reset_peak_rss();
+  const int64_t bytes_before = world.stats().bytes_sent;
+  Stopwatch sw;
+  // A failure on one rank (a file unreadable on one node) fails the stage on every rank.
+  dist::run_agreed(world, work);
+  StageRecord r;
+  r.name = name;
+  r.repeat = repeat;
+  r.seconds = sw.seconds();
+  r.peak_rss_bytes = peak_rss_bytes();
+  r.bytes_sent = world.stats().bytes_sent - bytes_before;
+  record_.stages.push_back(r);
+  std::ostringstream line;
+  line.precision(3);
+  line << name << (repeat > 0 ? " (run " + std::to_string(repeat + 1) + ")" : "") << ": " << std::fixed << r.seconds
+       << " s, peak " << static_cast<double>(r.peak_rss_bytes) / (1 << 30) << " GiB on rank 0";
+  log::info(line.str());
+}
+
+const models::wan::WanModel& WanT2vPipeline::dit() {
+  if (!dit_) {
+    stage("load_dit", 0, [&] {
+      auto ckpt = models::wan::locate_wan_checkpoint(files_.dit);
+      auto source = io::open_checkpoint(ckpt.weights_dir);
+      dit_ = std::make_shared<models::wan::WanModel>(
+          ckpt.config, models::wan::load_wan_weights(*source, ckpt.config, settings_.dit_dtype));
+    });
+  }
+  return *dit_;
+}
+
+int64_t WanT2vPipeline::text_len() {
+  // The DiT's config says how many text rows it was trained with; reading it does not need
+  // the weights (which are loaded after the text encoder is freed).
+  return models::wan::locate_wan_checkpoint(files_.dit).config.text_len;
+}
+
+PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
+  const int64_t len = request.text_len > 0 ? request.text_len : text_len();
+  // With CFG-parallel each group needs only its own branch's prompt.
+  std::vector<std::string> prompts;
+  const int branch = cfg_parallel() ? mesh_.coord().cfg : -1;
+  if (branch != 1) prompts.push_back(request.prompt);
+  if (request.uses_cfg() && branch != 0) prompts.push_back(request.negative());
+  at::Tensor embeddings;
+  stage("encode_text", 0, [&] {
+    core::ProgressBar bar("text encoder", static_cast<int64_t>(prompts.size()), settings_.show_progress && rank0());
+    const auto tokenizer = models::umt5::Umt5Tokenizer::load(files_.tokenizer);
+    const auto encoder = models::umt5::Umt5Encoder::load(files_.text_encoder, settings_.text_dtype);
+    std::vector<at::Tensor> rows;
+    for (const auto& prompt : prompts) {
+      const auto tokens = tokenizer.encode({prompt}, len);
+      // Wan keeps the encoder output of the prompt's own tokens and zero-pads to text_len.
+      rows.push_back(encoder.encode(tokens) * tokens.mask.unsqueeze(-1).to(at::kFloat));
+      bar.advance();
+    }
+    embeddings = at::cat(rows, 0);
+    // The encoder goes out of scope here: its memory is free before the DiT is loaded.
+  });
+  PromptEmbeddings out;
+  int64_t row = 0;
+  if (branch != 1) out.cond = embeddings.narrow(0, row++, 1);
+  if (request.uses_cfg() && branch != 0) out.uncond = embeddings.narrow(0, row++, 1);
+  return out;
+}
+
+at::Tensor WanT2vPipeline::initial_noise(const WanT2vRequest& request) const {
+  // Drawn on the CPU from the seed, identically on every rank: torch.randn(shape,
+  // generator=torch.Generator().manual_seed(seed)) gives the same numbers.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(request.seed));
+  return at::randn({1, 16, request.latent_frames(), request.latent_height(), request.latent_width()}, gen);
+}
+
+at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmbeddings& text, at::Tensor latents,
+                                   int steps_to_run, std::vector<double>* step_seconds) {
+  const auto& model = dit();
+  auto scheduler = sampling::make_scheduler(request.solver, request.steps, request.shift);
+  const auto& timesteps = scheduler->schedule().timesteps;
+  const bool guided = request.uses_cfg();
+  core::ProgressBar bar("denoising", steps_to_run, settings_.show_progress && rank0());
+  for (int i = 0; i < steps_to_run; ++i) {
+    Stopwatch sw;
+    const auto t = at::full({1}, timesteps.at(static_cast<size_t>(i)), at::kFloat);
+    at::Tensor velocity;
+    if (!guided) {
+      velocity = model.forward(mesh_, {latents, t, text.cond});
+    } else if (cfg_parallel()) {
+      // This group's branch, then both branches on every rank: [cond, uncond] in cfg order.
+      const bool cond_group = mesh_.coord().cfg == 0;
+      auto mine = model.forward(mesh_, {latents, t, cond_group ? text.cond : text.uncond}).contiguous();
+      auto both = at::empty({2 * mine.numel()}, mine.options());
+      const int64_t counts[2] = {mine.numel(), mine.numel()};
+      mesh_.cfg().all_gather_v(mine.reshape({-1}), both, counts);
+      const auto cond = both.narrow(0, 0, mine.numel()).view(mine.sizes());
+      const auto uncond = both.narrow(0, mine.numel(), mine.numel()).view(mine.sizes());
+      velocity = sampling::classifier_free_guidance(cond, uncond, request.guide_scale);
+    } else {
+      // Both branches in one batch-2 forward: one pass over the weights instead of two.
+      auto out = model.forward(mesh_, {at::cat({latents, latents}), at::cat({t, t}), at::cat({text.cond, text.uncond})});
+      velocity = sampling::classifier_free_guidance(out.narrow(0, 0, 1), out.narrow(0, 1, 1), request.guide_scale);
+    }
+    latents = scheduler->step(velocity, i, latents);
+    if (step_seconds) step_seconds->push_back(sw.seconds());
+    bar.advance();
+  }
+  return latents;
+}
+
+at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
+  if (!vae_) {
+    stage("load_vae", 0, [&] {
+      vae_ = std::make_shared<models::wan_vae::WanVaeDecoder>(models::wan_vae::WanVaeDecoder::load(files_.vae));
+    });
+  }
+  auto& world = mesh_.world();
+  const int rows = static_cast<int>(latents.size(3));
+  if (!settings_.parallel_vae || world.size() == 1) return vae_->decode(latents, nullptr);
+  if (world.size() <= rows) return vae_->decode(latents, &world);
+  // More ranks than latent rows (small videos on big jobs): the first `rows` ranks decode, and
+  // rank 0 shares the result with the rest.
+  if (!decode_group_ || decode_group_rows_ != rows) {
+    decode_group_ = world.split(world.rank() < rows ? 0 : 1, world.rank());
+    decode_group_rows_ = rows;
+  }
+  at::Tensor video;
+  if (world.rank() < rows) {
+    video = vae_->decode(latents, decode_group_.get()).contiguous();
+  } else {
+    video = at::empty({latents.size(0), 3, 1 + 4 * (latents.size(2) - 1), 8 * latents.size(3), 8 * latents.size(4)},
+                      at::kFloat);
+  }
+  world.broadcast(video, 0);
+  return video;
+}
+
+at::Tensor WanT2vPipeline::generate(const WanT2vRequest& request) {
+  validate(request);
+  const auto text = encode_prompts(request);
+  dit();
+  const auto noise = initial_noise(request);
+  if (settings_.warmup_steps > 0) {
+    stage("warmup", 0, [&] {
+      denoise(request, text, noise, std::min(settings_.warmup_steps, request.steps), &record_.warmup_step_seconds);
+    });
+  }
+  at::Tensor video;
+  for (int repeat = 0; repeat < std::max(1, settings_.n_repeats); ++repeat) {
+    at::Tensor latents;
+    record_.step_seconds.emplace_back();
+    stage("denoise", repeat, [&] { latents = denoise(request, text, noise, request.steps, &record_.step_seconds.back()); });
+    stage("decode", repeat, [&] { video = decode(latents); });
+  }
+  return video[0];
+}
+
+}  // namespace uspdit::pipeline

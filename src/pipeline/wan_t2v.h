@@ -1,0 +1,85 @@
+// Wan 2.1 text-to-video on a process mesh: prompt -> umt5 embeddings -> flow-matching denoising
+// with classifier-free guidance -> Wan-VAE decode -> video tensor.
+//
+// Parallelism: the DiT runs sequence-parallel on the mesh's ulysses × ring group; with cfg = 2
+// the conditional and unconditional branches run on two such groups at once and swap their
+// predictions (one all-gather per step); the VAE decode splits every frame's rows across the
+// whole world. Every rank draws the same noise (CPU generator, so also the same on any device)
+// and runs the same scheduler arithmetic, so the latents never need a broadcast and every
+// configuration produces the same video.
+//
+// Memory: the text encoder is loaded, run once per prompt and freed before the DiT is loaded.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <memory>
+
+#include "dist/mesh.h"
+#include "pipeline/run_record.h"
+#include "pipeline/wan_t2v_files.h"
+#include "pipeline/wan_t2v_request.h"
+
+namespace uspdit::models::wan {
+class WanModel;
+}
+namespace uspdit::models::wan_vae {
+class WanVaeDecoder;
+}
+
+namespace uspdit::pipeline {
+
+struct WanT2vSettings {
+  at::ScalarType dit_dtype = at::kFloat;
+  at::ScalarType text_dtype = at::kFloat;
+  int warmup_steps = 0;  // untimed denoising steps before the measured runs
+  int n_repeats = 1;     // measured runs (denoise + decode) of the same request
+  bool parallel_vae = true;  // false: every rank decodes the whole video alone
+  bool show_progress = true;
+};
+
+// Prompt embeddings as the DiT takes them: [1, text_len, text_dim] fp32, rows past the prompt's
+// tokens zero (Wan trims the encoder output to the prompt and pads with zeros).
+struct PromptEmbeddings {
+  at::Tensor cond;
+  at::Tensor uncond;  // undefined when the request needs no guidance, or on the cond CFG group
+};
+
+class WanT2vPipeline {
+ public:
+  WanT2vPipeline(dist::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings);
+  ~WanT2vPipeline();
+
+  // The whole run; every rank of the mesh calls it and every rank returns the video
+  // [3, F, H, W] fp32 in [-1, 1]. Measurements accumulate in record().
+  at::Tensor generate(const WanT2vRequest& request);
+
+  // The stages, public for tests and for callers that want only part of the run.
+  PromptEmbeddings encode_prompts(const WanT2vRequest& request);
+  at::Tensor initial_noise(const WanT2vRequest& request) const;  // [1, 16, T, h, w]
+  at::Tensor denoise(const WanT2vRequest& request, const PromptEmbeddings& text, at::Tensor latents,
+                     int steps_to_run, std::vector<double>* step_seconds);
+  at::Tensor decode(const at::Tensor& latents);  // [1, 3, F, H, W]
+
+  const RunRecord& record() const { return record_; }
+  const models::wan::WanModel& dit();
+  int64_t text_len();  // tokens per prompt the DiT is given
+
+ private:
+  // Runs `work` as stage `name`: time, own peak memory, bytes sent.
+  void stage(const std::string& name, int repeat, const std::function<void()>& work);
+  bool cfg_parallel() const { return mesh_.degrees().cfg == 2; }
+  bool rank0() const { return mesh_.world().rank() == 0; }
+
+  dist::ProcessMesh& mesh_;
+  WanT2vFiles files_;
+  WanT2vSettings settings_;
+  std::shared_ptr<models::wan::WanModel> dit_;
+  std::shared_ptr<models::wan_vae::WanVaeDecoder> vae_;
+  std::unique_ptr<dist::Communicator> decode_group_;  // when the world has more ranks than latent rows
+  int decode_group_rows_ = 0;
+  RunRecord record_;
+};
+
+}  // namespace uspdit::pipeline

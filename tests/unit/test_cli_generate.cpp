@@ -1,0 +1,118 @@
+// `uspdit generate` through the binary: a 2-rank run on the tiny fixture writes a playable mp4
+// and the benchmark JSON; bad requests are refused on every rank with exit 2 before any weight
+// is read, and leave no output file behind.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "io/json.h"
+#include "video/video_reader.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan_t2v";
+
+struct Run {
+  std::string output;
+  int status = -1;
+};
+
+Run run_ranks(int np, const std::string& args) {
+  const std::string cmd = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
+                          "mpirun --oversubscribe --bind-to none -np " + std::to_string(np) + " sh -c '" USPDIT_BINARY
+                          " generate " + args + "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"' 2>&1";
+  Run r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int raw = pipe ? pclose(pipe) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = fs::path(::testing::TempDir()) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+const std::string kTiny = " --prompt \"a cat\" --size 64*48 --frame_num 5 --sample_steps 2 --dtype fp32 --text-dtype fp32";
+
+TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
+  const auto dir = fresh_dir("generate_ok");
+  const auto mp4 = dir + "/cat.mp4";
+  const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " +
+                                  mp4 + " --bench_output " + dir + "/results --warmup_steps 1 --n_repeats 2");
+  ASSERT_EQ(count(r.output, "exit=0"), 2) << r.output;
+  const auto info = uspdit::video::video_info(mp4);
+  EXPECT_EQ(info.frames, 5);
+  EXPECT_EQ(info.width, 64);
+  EXPECT_EQ(info.height, 48);
+  EXPECT_EQ(info.codec, "h264");
+  // No temporary files beside the video.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);
+
+  int reports = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/results")) {
+    ++reports;
+    std::ifstream in(e.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto doc = uspdit::io::Json::parse(text.str(), e.path().string());
+    EXPECT_EQ(doc.find("config")->find("ulysses_degree")->as_number(), 2);
+    EXPECT_EQ(doc.find("summary")->find("repeats")->as_int(), 2);
+    EXPECT_EQ(doc.find("ranks")->size(), 2u);
+    EXPECT_EQ(doc.find("step_seconds")->item(1).size(), 2u);
+    EXPECT_EQ(doc.find("warmup_step_seconds")->size(), 1u);
+    // Ulysses moves bytes every step: both ranks report traffic in the denoise stage.
+    for (size_t rank = 0; rank < 2; ++rank) {
+      const auto& stages = *doc.find("ranks")->item(rank).find("stages");
+      int64_t sent = 0;
+      for (size_t i = 0; i < stages.size(); ++i) {
+        if (stages.item(i).find("name")->as_string() == "denoise") sent += stages.item(i).find("bytes_sent")->as_int();
+        EXPECT_GT(stages.item(i).find("peak_rss_bytes")->as_int(), 0);
+      }
+      EXPECT_GT(sent, 0) << "rank " << rank;
+    }
+  }
+  EXPECT_EQ(reports, 1);
+}
+
+void expect_refused(int np, const std::string& args, const std::string& message, const std::string& mp4) {
+  const auto r = run_ranks(np, args + " --save_file " + mp4);
+  EXPECT_EQ(count(r.output, "exit=2"), np) << r.output;
+  EXPECT_GE(count(r.output, message), 1) << r.output;
+  EXPECT_FALSE(fs::exists(mp4));
+}
+
+TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
+  const auto dir = fresh_dir("generate_bad");
+  const auto mp4 = dir + "/x.mp4";
+  const std::string ckpt = " --ckpt_dir " + kFixture + "/original --prompt \"a cat\" --sample_steps 1";
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 6", "4n+1", mp4);
+  expect_refused(2, ckpt + " --size 72*48 --frame_num 5", "multiples of 16", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --ulysses_degree 4", "ulysses", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --sample_solver ddim", "unipc", mp4);
+  expect_refused(1, ckpt + " --size 64*48 --frame_num 5", "does not exist", dir + "/missing/x.mp4");
+  // A checkpoint directory without its VAE and text encoder: both named in one line.
+  const auto partial = fresh_dir("generate_partial");
+  fs::copy_file(kFixture + "/original/config.json", partial + "/config.json");
+  expect_refused(2, " --ckpt_dir " + partial + " --prompt x --size 64*48 --frame_num 5", "Wan2.1_VAE.pth", mp4);
+}
+
+}  // namespace

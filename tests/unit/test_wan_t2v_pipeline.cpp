@@ -1,0 +1,165 @@
+// The whole Wan 2.1 text-to-video pipeline on one rank against diffusers' WanPipeline
+// (tests/data/wan_t2v, tools/make_wan_t2v_fixtures.py): prompt embeddings, noise, latents after
+// 2 steps, decoded video — for each solver case and both checkpoint layouts.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/error.h"
+
+#include "dist/mesh.h"
+#include "dist/self_communicator.h"
+#include "io/checkpoint.h"
+#include "pipeline/wan_t2v.h"
+#include "pipeline/wan_t2v_files.h"
+
+namespace uspdit::pipeline {
+namespace {
+
+const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan_t2v";
+
+double max_abs(const at::Tensor& a, const at::Tensor& b) {
+  EXPECT_EQ(a.sizes(), b.sizes());
+  if (a.sizes() != b.sizes()) return 1e9;
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+WanT2vRequest fixture_request(sampling::Solver solver, double guidance) {
+  WanT2vRequest r;
+  r.task = "t2v-1.3B";
+  r.prompt = "A cat walks on the grass, realistic style. 一只猫在草地上散步";
+  r.width = 64;
+  r.height = 48;
+  r.frames = 5;
+  r.steps = 2;
+  r.shift = 5.0;
+  r.seed = 42;
+  r.solver = solver;
+  r.guide_scale = guidance;
+  r.text_len = 16;  // WanPipeline's max_sequence_length in the fixture (the diffusers config has none)
+  return r;
+}
+
+struct Case {
+  const char* name;
+  sampling::Solver solver;
+  double guidance;
+  const char* layout;
+};
+
+class WanT2vConformance : public ::testing::TestWithParam<Case> {};
+
+TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
+  const auto c = GetParam();
+  const auto ref = io::open_checkpoint(kFixture + "/reference.safetensors");
+  const auto expect = [&](const std::string& name) { return ref->load(std::string(c.name) + "." + name, at::kFloat); };
+  dist::SelfCommunicator self;
+  dist::ProcessMesh mesh(self, {1, 1, 1});
+  WanT2vSettings settings;
+  settings.show_progress = false;
+  WanT2vPipeline pipe(mesh, locate_wan_t2v_files(kFixture + "/" + c.layout), settings);
+  const auto request = fixture_request(c.solver, c.guidance);
+
+  const auto text = pipe.encode_prompts(request);
+  EXPECT_LE(max_abs(text.cond, expect("prompt_embeds")), 1e-4);
+  if (request.uses_cfg()) {
+    EXPECT_LE(max_abs(text.uncond, expect("negative_prompt_embeds")), 1e-4);
+  } else {
+    EXPECT_FALSE(text.uncond.defined());
+  }
+  const auto noise = pipe.initial_noise(request);
+  EXPECT_EQ(max_abs(noise, expect("noise")), 0.0) << "noise must be torch.randn with the seed";
+  const auto latents = pipe.denoise(request, text, noise, request.steps, nullptr);
+  const double latent_err = max_abs(latents, expect("latents"));
+  EXPECT_LE(latent_err, 1e-3);
+  const auto video = pipe.decode(latents);
+  const double video_err = max_abs(video, expect("video"));
+  EXPECT_LE(video_err, 1e-3);
+  std::printf("[conformance] %s %s: text %.2e, latents %.2e, video %.2e\n", c.name, c.layout,
+              max_abs(text.cond, expect("prompt_embeds")), latent_err, video_err);
+  // And from the reference latents the decode alone is exact to the VAE's tolerance.
+  EXPECT_LE(max_abs(pipe.decode(expect("latents")), expect("video")), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixture, WanT2vConformance,
+                         ::testing::Values(Case{"unipc", sampling::Solver::unipc, 5.0, "diffusers"},
+                                           Case{"unipc", sampling::Solver::unipc, 5.0, "original"},
+                                           Case{"euler_noguide", sampling::Solver::euler, 1.0, "original"},
+                                           Case{"dpmpp", sampling::Solver::dpmpp, 4.0, "diffusers"}),
+                         [](const auto& param_info) { return std::string(param_info.param.name) + "_" + param_info.param.layout; });
+
+TEST(WanT2vPipeline, GenerateRecordsEveryStage) {
+  dist::SelfCommunicator self;
+  dist::ProcessMesh mesh(self, {1, 1, 1});
+  WanT2vSettings settings;
+  settings.show_progress = false;
+  settings.warmup_steps = 1;
+  settings.n_repeats = 2;
+  WanT2vPipeline pipe(mesh, locate_wan_t2v_files(kFixture + "/original"), settings);
+  const auto video = pipe.generate(fixture_request(sampling::Solver::unipc, 5.0));
+  EXPECT_EQ(video.sizes(), (at::IntArrayRef{3, 5, 48, 64}));
+  const auto ref = io::open_checkpoint(kFixture + "/reference.safetensors");
+  EXPECT_LE(max_abs(video, ref->load("unipc.video", at::kFloat)[0]), 1e-3);
+  const auto& rec = pipe.record();
+  ASSERT_EQ(rec.step_seconds.size(), 2u);
+  EXPECT_EQ(rec.step_seconds[1].size(), 2u);
+  EXPECT_EQ(rec.warmup_step_seconds.size(), 1u);
+  for (const char* stage : {"encode_text", "load_dit", "warmup", "load_vae"}) {
+    EXPECT_GT(rec.seconds_of(stage, 0), 0.0) << stage;
+  }
+  EXPECT_GT(rec.seconds_of("denoise", 1), 0.0);
+  EXPECT_GT(rec.seconds_of("decode", 1), 0.0);
+}
+
+TEST(WanT2vFiles, MissingPartsAreListedTogether) {
+  const auto dir = ::testing::TempDir() + "/wan_t2v_partial";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kFixture + "/original/config.json", dir + "/config.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  try {
+    locate_wan_t2v_files(dir);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("models_t5_umt5-xxl-enc-bf16.pth"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Wan2.1_VAE.pth"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("google/umt5-xxl"), std::string::npos) << msg;
+  }
+}
+
+TEST(WanT2vRequest, BadRequestsNameTheFix) {
+  const auto refused = [](WanT2vRequest r, const std::string& needle) {
+    try {
+      validate(r);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto ok = fixture_request(sampling::Solver::unipc, 5.0);
+  EXPECT_NO_THROW(validate(ok));
+  auto r = ok;
+  r.frames = 6;
+  refused(r, "4n+1");
+  r = ok;
+  r.width = 72;
+  refused(r, "multiples of 16");
+  r = ok;
+  r.prompt.clear();
+  refused(r, "--prompt");
+  r = ok;
+  r.steps = 0;
+  refused(r, "must be >= 1");
+  int64_t w = 0, h = 0;
+  parse_wan_size("1280*720", w, h);
+  EXPECT_EQ(w, 1280);
+  EXPECT_EQ(h, 720);
+  EXPECT_THROW(parse_wan_size("1280by720", w, h), UsageError);
+  EXPECT_THROW(parse_wan_size("1280*", w, h), UsageError);
+}
+
+}  // namespace
+}  // namespace uspdit::pipeline
