@@ -4,7 +4,15 @@ at the published 1.3B or 14B shapes (optionally fewer layers), for memory and lo
 measurements of `uspdit forward` when the real weights are not at hand.
 
     .venv-tools/bin/python tools/make_random_wan_checkpoint.py --size 1.3b --layers 10 --out /tmp/wan13b
+
+--pipeline also writes the other parts of the release directory, so that `uspdit generate` runs
+on it (bench/wan_t2v.sh): models_t5_umt5-xxl-enc-bf16.pth (umt5-xxl encoder shapes, bf16, 11.4
+GB), Wan2.1_VAE.pth (Wan 2.1 VAE shapes, fp32) and google/umt5-xxl/ (the tiny fixture's
+sentencepiece model: ids stay below its 1000 pieces, which every embedding row covers).
 """
+import shutil
+import sys
+from pathlib import Path
 import argparse
 import json
 import os
@@ -37,11 +45,52 @@ def tensors(dim, ffn, layers, text_dim=4096, freq_dim=256, in_dim=16, out_dim=16
     return t
 
 
+def umt5_xxl_tensors(vocab=256384, dim=4096, ffn=10240, heads=64, head_dim=64, layers=24, buckets=32):
+    t = {"token_embedding.weight": (vocab, dim), "norm.weight": (dim,)}
+    for n in range(layers):
+        b = f"blocks.{n}."
+        t[b + "norm1.weight"] = t[b + "norm2.weight"] = (dim,)
+        for p in "qkv":
+            t[f"{b}attn.{p}.weight"] = (heads * head_dim, dim)
+        t[b + "attn.o.weight"] = (dim, heads * head_dim)
+        t[b + "pos_embedding.embedding.weight"] = (buckets, heads)
+        t[b + "ffn.gate.0.weight"] = t[b + "ffn.fc1.weight"] = (ffn, dim)
+        t[b + "ffn.fc2.weight"] = (dim, ffn)
+    return t
+
+
+def write_pipeline_parts(out: str) -> None:
+    here = Path(__file__).resolve().parent
+    gen = torch.Generator().manual_seed(1)
+    sd = {}
+    for k, shape in umt5_xxl_tensors().items():
+        if len(shape) == 1:
+            sd[k] = torch.ones(shape, dtype=torch.bfloat16)
+        elif k.endswith("pos_embedding.embedding.weight") or k == "token_embedding.weight":
+            sd[k] = torch.randn(shape, generator=gen).to(torch.bfloat16)
+        else:  # Linear [out, in], scaled so activations stay O(1)
+            sd[k] = (torch.randn(shape, generator=gen) / shape[1] ** 0.5).to(torch.bfloat16)
+    torch.save(sd, os.path.join(out, "models_t5_umt5-xxl-enc-bf16.pth"))
+    del sd
+    sys.path.insert(0, str(here))
+    import make_wan_vae_fixtures as vae_fx
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(2)
+    vae = AutoencoderKLWan()  # Wan 2.1's own configuration
+    vae_fx.randomise_(vae, torch.Generator().manual_seed(3))
+    vae_fx.save_vae_original(vae, os.path.join(out, "Wan2.1_VAE.pth"))
+    tok = here.parent / "tests" / "data" / "wan_t2v" / "original" / "google" / "umt5-xxl"
+    shutil.copytree(tok, os.path.join(out, "google", "umt5-xxl"), dirs_exist_ok=True)
+    print(f"wrote {out}: random umt5-xxl encoder (bf16), Wan 2.1 VAE, tiny tokenizer")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", choices=SIZES, default="1.3b")
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--pipeline", action="store_true", help="also the text encoder, VAE and tokenizer")
     args = ap.parse_args()
     cfg = dict(SIZES[args.size])
     if args.layers is not None:
@@ -58,6 +107,9 @@ def main():
                    "text_len": 512}, f, indent=2)
     total = sum(v.numel() * 4 for v in sd.values())
     print(f"wrote {args.out}: {cfg['num_layers']} layers, {total / 2**30:.2f} GiB fp32")
+    if args.pipeline:
+        del sd
+        write_pipeline_parts(args.out)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ int run_generate(Args& args) {
   settings.warmup_steps = static_cast<int>(args.get_int("warmup-steps", 0));
   settings.n_repeats = static_cast<int>(args.get_int("n-repeats", 1));
   settings.parallel_vae = !args.flag("serial-vae");
+  settings.text_encoder_on_every_rank = args.flag("text-encoder-on-every-rank");
   settings.show_progress = !args.flag("no-progress");
   // The CPU build runs everything on the CPU; on GPU builds this keeps the text encoder there.
   const bool t5_cpu = args.flag("t5-cpu");

@@ -66,32 +66,59 @@ int64_t WanT2vPipeline::text_len() {
   return models::wan::locate_wan_checkpoint(files_.dit).config.text_len;
 }
 
+at::Tensor WanT2vPipeline::run_text_encoder(const std::vector<std::string>& prompts, int64_t len, int64_t width) {
+  core::ProgressBar bar("text encoder", static_cast<int64_t>(prompts.size()), settings_.show_progress && rank0());
+  const auto tokenizer = models::umt5::Umt5Tokenizer::load(files_.tokenizer);
+  const auto encoder = models::umt5::Umt5Encoder::load(files_.text_encoder, settings_.text_dtype);
+  require(encoder.config().dim == width, "text encoder " + files_.text_encoder + " is " +
+                                             std::to_string(encoder.config().dim) + " wide, but the DiT expects text_dim " +
+                                             std::to_string(width) + " (is --t5-checkpoint the umt5-xxl of this model?)");
+  std::vector<at::Tensor> rows;
+  for (const auto& prompt : prompts) {
+    const auto tokens = tokenizer.encode({prompt}, len);
+    // Wan keeps the encoder output of the prompt's own tokens and zero-pads to text_len.
+    rows.push_back(encoder.encode(tokens) * tokens.mask.unsqueeze(-1).to(at::kFloat));
+    bar.advance();
+  }
+  return at::cat(rows, 0).contiguous();
+  // The encoder goes out of scope here: its memory is free before the DiT is loaded.
+}
+
 PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
-  const int64_t len = request.text_len > 0 ? request.text_len : text_len();
-  // With CFG-parallel each group needs only its own branch's prompt.
-  std::vector<std::string> prompts;
-  const int branch = cfg_parallel() ? mesh_.coord().cfg : -1;
-  if (branch != 1) prompts.push_back(request.prompt);
-  if (request.uses_cfg() && branch != 0) prompts.push_back(request.negative());
+  const auto dit_config = models::wan::locate_wan_checkpoint(files_.dit).config;
+  const int64_t len = request.text_len > 0 ? request.text_len : dit_config.text_len;
+  auto& world = mesh_.world();
+  const bool guided = request.uses_cfg();
+  const int branch = cfg_parallel() ? mesh_.coord().cfg : -1;  // 0 cond, 1 uncond, -1 both
+  PromptEmbeddings out;
+  if (settings_.text_encoder_on_every_rank || world.size() == 1) {
+    // Each rank encodes what its CFG branch needs: fastest, but every rank holds the encoder.
+    std::vector<std::string> prompts;
+    if (branch != 1) prompts.push_back(request.prompt);
+    if (guided && branch != 0) prompts.push_back(request.negative());
+    at::Tensor embeddings;
+    stage("encode_text", 0, [&] { embeddings = run_text_encoder(prompts, len, dit_config.text_dim); });
+    int64_t row = 0;
+    if (branch != 1) out.cond = embeddings.narrow(0, row++, 1);
+    if (guided && branch != 0) out.uncond = embeddings.narrow(0, row++, 1);
+    return out;
+  }
+  // One encoder for the whole job: umt5-xxl is 11 GB in bf16, and a node running 8 ranks
+  // would otherwise hold 8 copies. Rank 0 encodes; the embeddings (a few MB) are broadcast.
+  std::vector<std::string> prompts = {request.prompt};
+  if (guided) prompts.push_back(request.negative());
   at::Tensor embeddings;
   stage("encode_text", 0, [&] {
-    core::ProgressBar bar("text encoder", static_cast<int64_t>(prompts.size()), settings_.show_progress && rank0());
-    const auto tokenizer = models::umt5::Umt5Tokenizer::load(files_.tokenizer);
-    const auto encoder = models::umt5::Umt5Encoder::load(files_.text_encoder, settings_.text_dtype);
-    std::vector<at::Tensor> rows;
-    for (const auto& prompt : prompts) {
-      const auto tokens = tokenizer.encode({prompt}, len);
-      // Wan keeps the encoder output of the prompt's own tokens and zero-pads to text_len.
-      rows.push_back(encoder.encode(tokens) * tokens.mask.unsqueeze(-1).to(at::kFloat));
-      bar.advance();
-    }
-    embeddings = at::cat(rows, 0);
-    // The encoder goes out of scope here: its memory is free before the DiT is loaded.
+    if (world.rank() == 0) embeddings = run_text_encoder(prompts, len, dit_config.text_dim);
   });
-  PromptEmbeddings out;
-  int64_t row = 0;
-  if (branch != 1) out.cond = embeddings.narrow(0, row++, 1);
-  if (request.uses_cfg() && branch != 0) out.uncond = embeddings.narrow(0, row++, 1);
+  stage("share_text", 0, [&] {
+    if (world.rank() != 0) {
+      embeddings = at::empty({static_cast<int64_t>(prompts.size()), len, dit_config.text_dim}, at::kFloat);
+    }
+    world.broadcast(embeddings, 0);
+  });
+  if (branch != 1) out.cond = embeddings.narrow(0, 0, 1);
+  if (guided && branch != 0) out.uncond = embeddings.narrow(0, 1, 1);
   return out;
 }
 

@@ -8,13 +8,16 @@
 // and runs the same scheduler arithmetic, so the latents never need a broadcast and every
 // configuration produces the same video.
 //
-// Memory: the text encoder is loaded, run once per prompt and freed before the DiT is loaded.
+// Memory: the text encoder is loaded (on rank 0 only, by default), run once per prompt and freed
+// before the DiT is loaded.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "dist/mesh.h"
 #include "pipeline/run_record.h"
@@ -36,6 +39,9 @@ struct WanT2vSettings {
   int warmup_steps = 0;  // untimed denoising steps before the measured runs
   int n_repeats = 1;     // measured runs (denoise + decode) of the same request
   bool parallel_vae = true;  // false: every rank decodes the whole video alone
+  // false (default): rank 0 runs the text encoder and broadcasts the embeddings, so a job holds
+  // one copy of umt5-xxl; true: every rank encodes its own branch's prompts (no waiting, N copies).
+  bool text_encoder_on_every_rank = false;
   bool show_progress = true;
 };
 
@@ -67,6 +73,8 @@ class WanT2vPipeline {
   int64_t text_len();  // tokens per prompt the DiT is given
 
  private:
+  // Tokenizes and encodes `prompts` ([n, len, width] fp32, rows past each prompt zero).
+  at::Tensor run_text_encoder(const std::vector<std::string>& prompts, int64_t len, int64_t width);
   // Runs `work` as stage `name`: time, own peak memory, bytes sent.
   void stage(const std::string& name, int repeat, const std::function<void()>& work);
   bool cfg_parallel() const { return mesh_.degrees().cfg == 2; }
