@@ -172,8 +172,10 @@ at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
   }
   auto& world = mesh_.world();
   const int rows = static_cast<int>(latents.size(3));
-  if (!settings_.parallel_vae || world.size() == 1) return vae_->decode(latents, nullptr);
-  if (world.size() <= rows) return vae_->decode(latents, &world);
+  core::ProgressBar bar("decoding", latents.size(2), settings_.show_progress && rank0());
+  const auto tick = [&bar] { bar.advance(); };
+  if (!settings_.parallel_vae || world.size() == 1) return vae_->decode(latents, nullptr, tick);
+  if (world.size() <= rows) return vae_->decode(latents, &world, tick);
   // More ranks than latent rows (small videos on big jobs): the first `rows` ranks decode, and
   // rank 0 shares the result with the rest.
   if (!decode_group_ || decode_group_rows_ != rows) {
@@ -182,7 +184,7 @@ at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
   }
   at::Tensor video;
   if (world.rank() < rows) {
-    video = vae_->decode(latents, decode_group_.get()).contiguous();
+    video = vae_->decode(latents, decode_group_.get(), tick).contiguous();
   } else {
     video = at::empty({latents.size(0), 3, 1 + 4 * (latents.size(2) - 1), 8 * latents.size(3), 8 * latents.size(4)},
                       at::kFloat);

@@ -187,7 +187,8 @@ const at::Tensor& WanVaeDecoder::weight(const std::string& name) const {
   return it->second;
 }
 
-at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm) const {
+at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm,
+                                 const std::function<void()>& after_each_latent_frame) const {
   require(z.dim() == 5 && z.size(1) == config_.z_dim && z.size(2) >= 1 && z.size(3) >= 1 && z.size(4) >= 1,
           "VAE decode: latents must be [B, " + std::to_string(config_.z_dim) + ", T, h, w], got " +
               std::to_string(z.dim()) + "-D " +
@@ -208,7 +209,10 @@ at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm) 
       config_, [this](const std::string& n) -> const at::Tensor& { return weight(n); },
       [this](const std::string& n) { return has(n); }, rows);
   std::vector<at::Tensor> frames;
-  for (int64_t t = 0; t < x.size(2); ++t) frames.push_back(run.frame(x.narrow(2, t, 1)));
+  for (int64_t t = 0; t < x.size(2); ++t) {
+    frames.push_back(run.frame(x.narrow(2, t, 1)));
+    if (after_each_latent_frame) after_each_latent_frame();
+  }
   auto video = at::cat(frames, 2).clamp_(-1.0, 1.0);
   return rows.gather(video, 8).contiguous();
 }

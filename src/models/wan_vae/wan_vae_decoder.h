@@ -15,6 +15,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -36,8 +37,11 @@ class WanVaeDecoder {
   // z: DiT-space latents [B, z_dim, T, h, w] (not yet un-normalised: z·std + mean is applied
   // here, as WanPipeline and Wan's WanVAE.decode do). Returns [B, 3, 1 + 4(T-1), 8h, 8w] fp32 in
   // [-1, 1]. comm null or of size 1: serial. Otherwise every rank of comm passes the same z and
-  // gets the whole video; h must be >= comm->size().
-  at::Tensor decode(const at::Tensor& z, dist::Communicator* comm = nullptr) const;
+  // gets the whole video; h must be >= comm->size(). `after_each_latent_frame` (optional) is
+  // called as each latent frame is decoded, for a progress bar: the first frame is cheap (1
+  // output frame), each later one makes 4.
+  at::Tensor decode(const at::Tensor& z, dist::Communicator* comm = nullptr,
+                    const std::function<void()>& after_each_latent_frame = {}) const;
 
   const WanVaeConfig& config() const { return config_; }
 
