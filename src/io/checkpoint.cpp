@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -134,6 +135,23 @@ void expect_names(const TensorSource& source, const std::vector<std::string>& ex
     msg.append(" (").append(joined(unexpected)).append(")");
   }
   throw UsageError(msg + context_suffix(context));
+}
+
+NameMatch match_names(const std::vector<std::string>& wanted, const std::map<std::string, std::string>& file_name_of) {
+  NameMatch m;
+  const std::unordered_set<std::string> wanted_set(wanted.begin(), wanted.end());
+  for (const auto& name : wanted)
+    if (file_name_of.count(name) == 0) m.missing.push_back(name);
+  for (const auto& [engine, file] : file_name_of)
+    if (wanted_set.count(engine) == 0) m.unexpected.push_back(file);
+  return m;
+}
+
+std::string quote_first_few(const std::vector<std::string>& names) {
+  std::ostringstream out;
+  for (size_t i = 0; i < names.size() && i < 3; ++i) out << (i ? ", " : "") << "'" << names[i] << "'";
+  if (names.size() > 3) out << " and " << names.size() - 3 << " more";
+  return out.str();
 }
 
 }  // namespace uspdit::io

@@ -2,6 +2,7 @@
 // through. Every problem is a one-line UsageError naming the checkpoint (and tensor).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,5 +35,16 @@ void expect_dtype(const TensorSource& source, const std::string& name, at::Scala
 // unexpected (the first few of each, and how many).
 void expect_names(const TensorSource& source, const std::vector<std::string>& expected,
                   const std::string& context = "");
+
+// For loaders that rename a layout's tensors to engine names first. `file_name_of` maps each
+// engine name the file provides to its name in the file.
+struct NameMatch {
+  std::vector<std::string> missing;     // wanted engine names the file lacks
+  std::vector<std::string> unexpected;  // file names of tensors no wanted name uses
+};
+NameMatch match_names(const std::vector<std::string>& wanted, const std::map<std::string, std::string>& file_name_of);
+
+// "'a', 'b', 'c' and 4 more": the first few names of a list for a one-line error.
+std::string quote_first_few(const std::vector<std::string>& names);
 
 }  // namespace uspdit::io

@@ -8,6 +8,13 @@
 
 namespace uspdit::models {
 
+std::vector<std::string> spec_names(const std::vector<TensorSpec>& specs) {
+  std::vector<std::string> names;
+  names.reserve(specs.size());
+  for (const auto& spec : specs) names.push_back(spec.name);
+  return names;
+}
+
 void add_linear_spec(std::vector<TensorSpec>& specs, const std::string& name, int64_t out_features,
                      int64_t in_features, bool fp32) {
   specs.push_back({name + ".weight", {out_features, in_features}, fp32});

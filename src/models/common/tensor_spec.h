@@ -25,6 +25,9 @@ inline at::ScalarType holding_dtype(const TensorSpec& spec, at::ScalarType dtype
   return spec.fp32 ? at::kFloat : dtype;
 }
 
+// The names of a spec list, in order (what io::match_names compares a checkpoint against).
+std::vector<std::string> spec_names(const std::vector<TensorSpec>& specs);
+
 // Appends `<name>.weight` [out, in] and `<name>.bias` [out].
 void add_linear_spec(std::vector<TensorSpec>& specs, const std::string& name, int64_t out_features,
                      int64_t in_features, bool fp32 = false);

@@ -35,13 +35,6 @@ bool starts_like_zip(const std::string& path) {
   return in.read(magic, 4) && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
 }
 
-std::string first_few(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size() && i < 3; ++i) out << (i ? ", " : "") << "'" << names[i] << "'";
-  if (names.size() > 3) out << " and " << names.size() - 3 << " more";
-  return out.str();
-}
-
 bool wrapped(const io::PyValue& root) {
   return root.is(io::PyValue::Kind::kDict) && (root.find("module") != nullptr || root.find("ema") != nullptr);
 }
@@ -130,9 +123,9 @@ class Reader {
 void report(const std::string& where, const std::vector<std::string>& missing,
             const std::vector<std::string>& unexpected, const HvConfig& c) {
   require(missing.empty(), where + ": missing tensor" + (missing.size() > 1 ? "s " : " ") +
-                               first_few(missing) + " (is the config for this checkpoint?)");
+                               io::quote_first_few(missing) + " (is the config for this checkpoint?)");
   require(unexpected.empty(), where + ": unexpected tensor" + (unexpected.size() > 1 ? "s " : " ") +
-                                  first_few(unexpected) + " (the config says " +
+                                  io::quote_first_few(unexpected) + " (the config says " +
                                   std::to_string(c.double_blocks) + " double, " +
                                   std::to_string(c.single_blocks) + " single, " +
                                   std::to_string(c.refiner_blocks) + " refiner blocks, guidance " +

@@ -22,13 +22,6 @@ constexpr const char* kOriginalFile = "models_t5_umt5-xxl-enc-bf16.pth";
 
 std::string layer_prefix(int64_t i) { return "blocks." + std::to_string(i) + "."; }
 
-std::string first_few(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size() && i < 3; ++i) out << (i ? ", " : "") << "'" << names[i] << "'";
-  if (names.size() > 3) out << " and " << names.size() - 3 << " more";
-  return out.str();
-}
-
 // Engine name -> name in the file, for whichever layout the file has.
 struct NameIndex {
   bool hf = false;
@@ -219,19 +212,15 @@ Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype) {
   const std::string label = "checkpoint " + source->label() + " (" + layout + " layout, " + describe(config) + ")";
 
   const auto specs = umt5_tensor_specs(config);
-  std::set<std::string> wanted;
-  std::vector<std::string> missing;
-  for (const auto& spec : specs) {
-    wanted.insert(spec.name);
-    if (!idx.file_name_of.count(spec.name)) missing.push_back(idx.hf ? engine_to_hf_name(spec.name) : spec.name);
+  auto [missing, unexpected] = io::match_names(spec_names(specs), idx.file_name_of);
+  // Missing tensors are named as the file's layout would call them.
+  if (idx.hf) {
+    for (auto& name : missing) name = engine_to_hf_name(name);
   }
-  std::vector<std::string> unexpected = idx.unmapped;
-  for (const auto& [engine, file] : idx.file_name_of) {
-    if (!wanted.count(engine)) unexpected.push_back(file);
-  }
-  require(missing.empty(), label + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + first_few(missing));
+  unexpected.insert(unexpected.begin(), idx.unmapped.begin(), idx.unmapped.end());
+  require(missing.empty(), label + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + io::quote_first_few(missing));
   require(unexpected.empty(), label + ": unexpected tensor" + (unexpected.size() > 1 ? "s " : " ") +
-                                  first_few(unexpected) + " (not part of the umt5 encoder with this config)");
+                                  io::quote_first_few(unexpected) + " (not part of the umt5 encoder with this config)");
 
   std::map<std::string, at::Tensor> tensors;
   const std::string context = "umt5 config: " + describe(config);

@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace uspdit::models::umt5 {
 namespace {
 
@@ -71,23 +73,7 @@ U32 decode_utf8(std::string_view s) {
 std::string encode_utf8(const U32& s) {
   std::string out;
   out.reserve(s.size());
-  for (const char32_t cp : s) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
+  for (const char32_t cp : s) append_utf8(out, cp);
   return out;
 }
 

@@ -2,8 +2,6 @@
 
 #include <filesystem>
 #include <map>
-#include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -12,17 +10,6 @@
 
 namespace uspdit::models::wan {
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string first_few(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size() && i < 3; ++i) out << (i ? ", " : "") << "'" << names[i] << "'";
-  if (names.size() > 3) out << " and " << names.size() - 3 << " more";
-  return out.str();
-}
-
-}  // namespace
 
 WanCheckpoint locate_wan_checkpoint(const std::string& ckpt_dir) {
   require(fs::is_directory(ckpt_dir), "--ckpt-dir " + ckpt_dir + " is not a directory");
@@ -45,22 +32,13 @@ WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& con
     file_name_of[layout == WanLayout::kDiffusers ? diffusers_to_engine_name(name) : name] = name;
   }
   const auto specs = wan_tensor_specs(config);
-  std::set<std::string> wanted;
-  std::vector<std::string> missing;
-  for (const auto& spec : specs) {
-    wanted.insert(spec.name);
-    if (!file_name_of.count(spec.name)) missing.push_back(spec.name);
-  }
-  std::vector<std::string> unexpected;
-  for (const auto& [engine, file] : file_name_of) {
-    if (!wanted.count(engine)) unexpected.push_back(file);
-  }
+  const auto [missing, unexpected] = io::match_names(spec_names(specs), file_name_of);
   const std::string where = "checkpoint " + source.label() + " (" + layout_name(layout) + " layout, " +
                             std::to_string(config.num_layers) + " layers, dim " + std::to_string(config.dim) + ")";
-  require(missing.empty(), where + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + first_few(missing) +
+  require(missing.empty(), where + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + io::quote_first_few(missing) +
                                " (in the engine's names; is config.json for this checkpoint?)");
   require(unexpected.empty(), where + ": unexpected tensor" + (unexpected.size() > 1 ? "s " : " ") +
-                                  first_few(unexpected) + " (config.json says num_layers=" +
+                                  io::quote_first_few(unexpected) + " (config.json says num_layers=" +
                                   std::to_string(config.num_layers) + "; is it the right config?)");
 
   std::map<std::string, at::Tensor> tensors;

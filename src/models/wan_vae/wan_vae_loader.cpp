@@ -32,13 +32,6 @@ void add_residual(std::vector<TensorSpec>& specs, const std::string& p, int64_t 
   if (in != out) add_conv(specs, p + "shortcut", out, in, {1, 1, 1});
 }
 
-std::string first_few(const std::vector<std::string>& names) {
-  std::ostringstream out;
-  for (size_t i = 0; i < names.size() && i < 3; ++i) out << (i ? ", " : "") << "'" << names[i] << "'";
-  if (names.size() > 3) out << " and " << names.size() - 3 << " more";
-  return out.str();
-}
-
 std::string describe(const WanVaeConfig& c) {
   std::ostringstream out;
   out << "base_dim " << c.base_dim << ", z_dim " << c.z_dim << ", dim_mult [";
@@ -164,21 +157,12 @@ LoadedWanVae load_wan_vae(const std::string& path) {
   }
 
   const auto specs = wan_vae_decoder_specs(vae.config);
-  std::set<std::string> wanted;
-  std::vector<std::string> missing;
-  for (const auto& spec : specs) {
-    wanted.insert(spec.name);
-    if (!file_name_of.count(spec.name)) missing.push_back(spec.name);
-  }
-  std::vector<std::string> unexpected;
-  for (const auto& [engine, file] : file_name_of) {
-    if (!wanted.count(engine)) unexpected.push_back(file);
-  }
+  const auto [missing, unexpected] = io::match_names(spec_names(specs), file_name_of);
   const std::string context = "config: " + describe(vae.config);
   require(missing.empty(), where + ": missing tensor" + (missing.size() > 1 ? "s " : " ") +
-                               first_few(missing) + " (original names; " + context + ")");
+                               io::quote_first_few(missing) + " (original names; " + context + ")");
   require(unexpected.empty(), where + ": unexpected tensor" + (unexpected.size() > 1 ? "s " : " ") +
-                                  first_few(unexpected) + " (" + context + "; is it the right config?)");
+                                  io::quote_first_few(unexpected) + " (" + context + "; is it the right config?)");
   for (const auto& spec : specs) {
     const std::string& file_name = file_name_of.at(spec.name);
     io::expect_shape(*source, file_name, spec.shape, context);
