@@ -164,12 +164,15 @@ at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmb
   return latents;
 }
 
+void WanT2vPipeline::load_vae() {
+  if (vae_) return;
+  stage("load_vae", 0, [&] {
+    vae_ = std::make_shared<models::wan_vae::WanVaeDecoder>(models::wan_vae::WanVaeDecoder::load(files_.vae));
+  });
+}
+
 at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
-  if (!vae_) {
-    stage("load_vae", 0, [&] {
-      vae_ = std::make_shared<models::wan_vae::WanVaeDecoder>(models::wan_vae::WanVaeDecoder::load(files_.vae));
-    });
-  }
+  load_vae();
   auto& world = mesh_.world();
   const int rows = static_cast<int>(latents.size(3));
   core::ProgressBar bar("decoding", latents.size(2), settings_.show_progress && rank0());
@@ -195,6 +198,9 @@ at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
 
 at::Tensor WanT2vPipeline::generate(const WanT2vRequest& request) {
   validate(request);
+  // The VAE first: it is small (0.5 GB for Wan 2.1), and a broken VAE file then fails the run
+  // before minutes of text encoding and denoising instead of after.
+  load_vae();
   const auto text = encode_prompts(request);
   dit();
   const auto noise = initial_noise(request);

@@ -73,6 +73,7 @@ class WanT2vPipeline {
   int64_t text_len();  // tokens per prompt the DiT is given
 
  private:
+  void load_vae();
   // Tokenizes and encodes `prompts` ([n, len, width] fp32, rows past each prompt zero).
   at::Tensor run_text_encoder(const std::vector<std::string>& prompts, int64_t len, int64_t width);
   // Runs `work` as stage `name`: time, own peak memory, bytes sent.

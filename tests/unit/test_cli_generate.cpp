@@ -113,6 +113,16 @@ TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
   const auto partial = fresh_dir("generate_partial");
   fs::copy_file(kFixture + "/original/config.json", partial + "/config.json");
   expect_refused(2, " --ckpt_dir " + partial + " --prompt x --size 64*48 --frame_num 5", "Wan2.1_VAE.pth", mp4);
+  // A truncated VAE file: refused on every rank (before the text encoder and the DiT run).
+  const auto broken = fresh_dir("generate_broken_vae");
+  fs::copy(kFixture + "/original", broken, fs::copy_options::recursive);
+  fs::resize_file(broken + "/Wan2.1_VAE.pth", 1000);
+  const auto r = run_ranks(2, " --ckpt_dir " + broken + " --prompt x --size 64*48 --frame_num 5 --ulysses_degree 2 "
+                                                       "--save_file " + mp4);
+  EXPECT_EQ(count(r.output, "exit=2"), 2) << r.output;
+  EXPECT_GE(count(r.output, "Wan2.1_VAE.pth: truncated or corrupt"), 2) << r.output;
+  EXPECT_EQ(count(r.output, "encode_text"), 0) << "the VAE is checked before the text encoder runs\n" << r.output;
+  EXPECT_FALSE(fs::exists(mp4));
 }
 
 }  // namespace
