@@ -21,6 +21,7 @@
 #include "dist/agreement.h"
 #include "dist/mesh.h"
 #include "dist/runtime.h"
+#include "io/checkpoint.h"
 #include "models/wan/wan_loader.h"
 #include "pipeline/bench_report.h"
 #include "pipeline/wan_t2v.h"
@@ -114,7 +115,12 @@ int run_generate(Args& args) {
   models::wan::WanConfig dit_config;
   dist::run_agreed(world, [&] {
     files = pipeline::locate_wan_t2v_files(*ckpt_dir, overrides);
-    dit_config = models::wan::locate_wan_checkpoint(files.dit).config;
+    const auto dit = models::wan::locate_wan_checkpoint(files.dit);
+    dit_config = dit.config;
+    // Opening a checkpoint reads only its index (safetensors header, zip directory): cheap, and
+    // it catches truncated or corrupt weight files now rather than after the text encoder ran.
+    io::open_checkpoint(dit.weights_dir);
+    io::open_checkpoint(files.text_encoder);
   });
   request.task = task.value_or(task_of(dit_config));
   pipeline::validate(request);

@@ -123,6 +123,12 @@ TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
   EXPECT_GE(count(r.output, "Wan2.1_VAE.pth: truncated or corrupt"), 2) << r.output;
   EXPECT_EQ(count(r.output, "encode_text"), 0) << "the VAE is checked before the text encoder runs\n" << r.output;
   EXPECT_FALSE(fs::exists(mp4));
+
+  // A truncated DiT file: refused before anything runs.
+  fs::copy_file(kFixture + "/original/Wan2.1_VAE.pth", broken + "/Wan2.1_VAE.pth", fs::copy_options::overwrite_existing);
+  fs::resize_file(broken + "/diffusion_pytorch_model.safetensors", 5000);
+  expect_refused(2, " --ckpt_dir " + broken + " --prompt x --size 64*48 --frame_num 5 --ulysses_degree 2",
+                 "diffusion_pytorch_model.safetensors", mp4);
 }
 
 }  // namespace
