@@ -23,7 +23,11 @@
 namespace uspdit::pipeline {
 
 WanT2vPipeline::WanT2vPipeline(dist::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings)
-    : mesh_(mesh), files_(std::move(files)), settings_(settings) {}
+    : mesh_(mesh),
+      files_(std::move(files)),
+      settings_(settings),
+      // config.json only: the weights load after the text encoder is freed.
+      dit_checkpoint_(models::wan::locate_wan_checkpoint(files_.dit)) {}
 
 WanT2vPipeline::~WanT2vPipeline() = default;
 
@@ -51,19 +55,13 @@ void WanT2vPipeline::stage(const std::string& name, int repeat, const std::funct
 const models::wan::WanModel& WanT2vPipeline::dit() {
   if (!dit_) {
     stage("load_dit", 0, [&] {
-      auto ckpt = models::wan::locate_wan_checkpoint(files_.dit);
+      const auto& ckpt = dit_checkpoint_;
       auto source = io::open_checkpoint(ckpt.weights_dir);
       dit_ = std::make_shared<models::wan::WanModel>(
           ckpt.config, models::wan::load_wan_weights(*source, ckpt.config, settings_.dit_dtype));
     });
   }
   return *dit_;
-}
-
-int64_t WanT2vPipeline::text_len() {
-  // The DiT's config says how many text rows it was trained with; reading it does not need
-  // the weights (which are loaded after the text encoder is freed).
-  return models::wan::locate_wan_checkpoint(files_.dit).config.text_len;
 }
 
 at::Tensor WanT2vPipeline::run_text_encoder(const std::vector<std::string>& prompts, int64_t len, int64_t width) {
@@ -85,7 +83,7 @@ at::Tensor WanT2vPipeline::run_text_encoder(const std::vector<std::string>& prom
 }
 
 PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
-  const auto dit_config = models::wan::locate_wan_checkpoint(files_.dit).config;
+  const auto& dit_config = dit_checkpoint_.config;
   const int64_t len = request.text_len > 0 ? request.text_len : dit_config.text_len;
   auto& world = mesh_.world();
   const bool guided = request.uses_cfg();

@@ -20,13 +20,14 @@
 #include <vector>
 
 #include "dist/mesh.h"
+#include "models/wan/wan_loader.h"
 #include "pipeline/run_record.h"
 #include "pipeline/wan_t2v_files.h"
 #include "pipeline/wan_t2v_request.h"
 
 namespace uspdit::models::wan {
 class WanModel;
-}
+}  // namespace uspdit::models::wan
 namespace uspdit::models::wan_vae {
 class WanVaeDecoder;
 }
@@ -70,7 +71,6 @@ class WanT2vPipeline {
 
   const RunRecord& record() const { return record_; }
   const models::wan::WanModel& dit();
-  int64_t text_len();  // tokens per prompt the DiT is given
 
  private:
   void load_vae();
@@ -84,6 +84,7 @@ class WanT2vPipeline {
   dist::ProcessMesh& mesh_;
   WanT2vFiles files_;
   WanT2vSettings settings_;
+  models::wan::WanCheckpoint dit_checkpoint_;
   std::shared_ptr<models::wan::WanModel> dit_;
   std::shared_ptr<models::wan_vae::WanVaeDecoder> vae_;
   std::unique_ptr<dist::Communicator> decode_group_;  // when the world has more ranks than latent rows
