@@ -95,6 +95,14 @@ int64_t Args::get_int_any(const std::vector<std::string>& names, int64_t fallbac
   return fallback;
 }
 
+double Args::get_double_any(const std::vector<std::string>& names, double fallback) {
+  for (const auto& name : names) known_.insert(normalise(name));
+  for (const auto& name : names) {
+    if (given_.count(normalise(name))) return get_double(name, fallback);
+  }
+  return fallback;
+}
+
 void Args::finish() const {
   std::vector<std::string> unknown;
   for (const auto& [name, value] : given_) {

@@ -27,6 +27,7 @@ class Args {
   // First of several spellings that is present (e.g. {"ulysses-degree", "ulysses-size"}).
   std::optional<std::string> get_any(const std::vector<std::string>& names);
   int64_t get_int_any(const std::vector<std::string>& names, int64_t fallback);
+  double get_double_any(const std::vector<std::string>& names, double fallback);
 
   // Throws UsageError if a flag was given that no lookup asked for.
   void finish() const;

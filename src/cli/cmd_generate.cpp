@@ -64,12 +64,12 @@ int run_generate(Args& args) {
   request.prompt = args.get_string("prompt", "");
   request.negative_prompt = args.get_string("negative-prompt", "");
   if (const auto size = args.get("size")) pipeline::parse_wan_size(*size, request.width, request.height);
-  const auto width = args.get("width");
-  const auto height = args.get("height");
+  request.width = args.get_int("width", request.width);
+  request.height = args.get_int("height", request.height);
   request.frames = args.get_int_any({"frame-num", "num-frames"}, 81);
   request.steps = static_cast<int>(args.get_int_any({"sample-steps", "num-inference-steps"}, 50));
-  request.shift = std::stod(args.get_any({"sample-shift", "shift", "flow-shift"}).value_or("5.0"));
-  request.guide_scale = std::stod(args.get_any({"sample-guide-scale", "guidance-scale"}).value_or("5.0"));
+  request.shift = args.get_double_any({"sample-shift", "shift", "flow-shift"}, 5.0);
+  request.guide_scale = args.get_double_any({"sample-guide-scale", "guidance-scale"}, 5.0);
   request.seed = args.get_int_any({"base-seed", "seed"}, 0);
   request.solver = sampling::parse_solver(args.get_any({"sample-solver", "solver"}).value_or("unipc"));
   request.text_len = args.get_int_any({"text-len", "max-sequence-length"}, 0);
@@ -102,8 +102,6 @@ int run_generate(Args& args) {
   (void)t5_cpu;
 
   require(ckpt_dir.has_value(), std::string("--ckpt_dir is required. ") + kUsage);
-  if (width) request.width = std::stoll(*width);
-  if (height) request.height = std::stoll(*height);
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1, "--warmup_steps must be >= 0 and --n_repeats >= 1");
   require(fps >= 1 && fps <= 240, "--fps must be 1..240");
 

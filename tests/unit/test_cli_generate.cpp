@@ -108,6 +108,8 @@ TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
   expect_refused(2, ckpt + " --size 72*48 --frame_num 5", "multiples of 16", mp4);
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --ulysses_degree 4", "ulysses", mp4);
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --sample_solver ddim", "unipc", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --guidance_scale five", "--guidance-scale needs a number", mp4);
+  expect_refused(2, ckpt + " --height 48 --width 6x --frame_num 5", "--width needs an integer", mp4);
   expect_refused(1, ckpt + " --size 64*48 --frame_num 5", "does not exist", dir + "/missing/x.mp4");
   // A checkpoint directory without its VAE and text encoder: both named in one line.
   const auto partial = fresh_dir("generate_partial");
