@@ -63,6 +63,11 @@ INPUTS = {
     "_b2": (2, 16, 3, 4, 6),
     "_t1": (1, 16, 1, 5, 7),
 }
+# Tiled decode (diffusers' enable_tiling, blended overlapping tiles): latent shape and the tile
+# size / stride in pixels, small so that the 72×88 frame has 3×4 tiles with partial edge tiles.
+TILED_INPUT = (1, 16, 2, 9, 11)
+TILING = dict(tile_sample_min_height=32, tile_sample_min_width=32, tile_sample_stride_height=24,
+              tile_sample_stride_width=24)
 
 # --------------------------------------------------------------------------------------------
 # Name map: diffusers AutoencoderKLWan -> original WanVAE_ (Wan 2.1). R = num_res_blocks.
@@ -251,6 +256,14 @@ def main() -> None:
         checks["sample" + sfx] = {
             "shape": list(s.shape), "std": float(s.std()), "fraction_clamped": float((s.abs() >= 1.0).float().mean()),
         }
+    z = torch.randn(TILED_INPUT, generator=gen, dtype=torch.float32)
+    inputs["z_tiled"] = z
+    vae.enable_tiling(**TILING)
+    outputs["sample_tiled"] = decode_like_pipeline(vae, z)
+    vae.disable_tiling()
+    untiled = decode_like_pipeline(vae, z)
+    checks["sample_tiled"] = {"shape": list(outputs["sample_tiled"].shape), "tiling": TILING,
+                              "max_abs_diff_vs_untiled": float((outputs["sample_tiled"] - untiled).abs().max())}
     if args.wan_vae_py is not None:
         c = vae.config
         sd = torch.load(str(out / "original" / "Wan2.1_VAE.pth"), weights_only=True)
@@ -273,7 +286,7 @@ def main() -> None:
         },
         "seed": SEED,
         "config": TINY_CONFIG,
-        "inputs": {("z" + s): list(v) for s, v in INPUTS.items()},
+        "inputs": dict({("z" + s): list(v) for s, v in INPUTS.items()}, z_tiled=list(TILED_INPUT)),
         "decode": "sample = AutoencoderKLWan.decode(z / (1/latents_std) + latents_mean).sample (clamped), fp32 CPU",
         "checks": checks,
         "files": {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": sha256(p)} for p in files},

@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "--height H] [--frame_num 81] [--sample_steps 50] [--sample_shift 5] [--sample_guide_scale 5] "
     "[--sample_solver unipc|dpm++|euler] [--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] "
     "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
-    "[--bench_output DIR]";
+    "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]]";
 
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
@@ -86,6 +86,11 @@ int run_generate(Args& args) {
   settings.warmup_steps = static_cast<int>(args.get_int("warmup-steps", 0));
   settings.n_repeats = static_cast<int>(args.get_int("n-repeats", 1));
   settings.parallel_vae = !args.flag("serial-vae");
+  // xDiT's --enable_tiling: diffusers-style tiles (approximate, less memory); sizes in pixels.
+  const models::wan_vae::VaeTiling tiling{args.get_int("vae-tile-size", 256), args.get_int("vae-tile-stride", 192)};
+  if (args.flag("enable-tiling")) settings.vae_tiling = tiling;
+  // xDiT's --enable_slicing decodes a batch one sample at a time; generate always decodes one.
+  (void)args.flag("enable-slicing");
   settings.text_encoder_on_every_rank = args.flag("text-encoder-on-every-rank");
   settings.show_progress = !args.flag("no-progress");
   // The CPU build runs everything on the CPU; on GPU builds this keeps the text encoder there.
@@ -104,6 +109,8 @@ int run_generate(Args& args) {
   require(ckpt_dir.has_value(), std::string("--ckpt_dir is required. ") + kUsage);
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1, "--warmup_steps must be >= 0 and --n_repeats >= 1");
   require(fps >= 1 && fps <= 240, "--fps must be 1..240");
+  require(tiling.stride > 0 && tiling.tile >= tiling.stride && tiling.tile % 8 == 0 && tiling.stride % 8 == 0,
+          "--vae-tile-size and --vae-tile-stride must be multiples of 8 pixels with size >= stride > 0");
 
   // Everything below that can fail on bad input runs on every rank before any weight is read.
   auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);

@@ -172,6 +172,13 @@ void WanT2vPipeline::load_vae() {
 at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
   load_vae();
   auto& world = mesh_.world();
+  if (settings_.vae_tiling) {
+    const int64_t stride = settings_.vae_tiling->stride / 8;
+    const int64_t tiles = ((latents.size(3) + stride - 1) / stride) * ((latents.size(4) + stride - 1) / stride);
+    core::ProgressBar bar("decoding tiles", tiles, settings_.show_progress && rank0());
+    dist::Communicator* group = settings_.parallel_vae && world.size() > 1 ? &world : nullptr;
+    return vae_->decode_tiled(latents, *settings_.vae_tiling, group, [&bar] { bar.advance(); });
+  }
   const int rows = static_cast<int>(latents.size(3));
   core::ProgressBar bar("decoding", latents.size(2), settings_.show_progress && rank0());
   const auto tick = [&bar] { bar.advance(); };

@@ -16,11 +16,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dist/mesh.h"
 #include "models/wan/wan_loader.h"
+#include "models/wan_vae/wan_vae_decoder.h"
 #include "pipeline/run_record.h"
 #include "pipeline/wan_t2v_files.h"
 #include "pipeline/wan_t2v_request.h"
@@ -28,9 +30,6 @@
 namespace uspdit::models::wan {
 class WanModel;
 }  // namespace uspdit::models::wan
-namespace uspdit::models::wan_vae {
-class WanVaeDecoder;
-}
 
 namespace uspdit::pipeline {
 
@@ -40,6 +39,9 @@ struct WanT2vSettings {
   int warmup_steps = 0;  // untimed denoising steps before the measured runs
   int n_repeats = 1;     // measured runs (denoise + decode) of the same request
   bool parallel_vae = true;  // false: every rank decodes the whole video alone
+  // diffusers-style tiled VAE decode (approximate; peak memory of one tile; tiles dealt to the
+  // ranks). Off: the exact decode, rows split across the ranks.
+  std::optional<models::wan_vae::VaeTiling> vae_tiling;
   // false (default): rank 0 runs the text encoder and broadcasts the embeddings, so a job holds
   // one copy of umt5-xxl; true: every rank encodes its own branch's prompts (no waiting, N copies).
   bool text_encoder_on_every_rank = false;

@@ -44,6 +44,17 @@ TEST(WanVaeParallel, RowSplitEqualsSerial) {
   }
 }
 
+TEST(WanVaeParallel, TilesDealtToRanksEqualSerialTiling) {
+  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  const auto config = small_config();
+  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(77);
+  const auto z = at::randn({1, 16, 2, 7, 5}, gen);  // 56×40 pixels: 3×2 tiles of 32 at stride 24
+  const auto serial = vae.decode_tiled(z, VaeTiling{32, 24});
+  const auto dealt = vae.decode_tiled(z, VaeTiling{32, 24}, &world);
+  EXPECT_EQ((dealt - serial).abs().max().item<double>(), 0.0);
+}
+
 TEST(WanVaeParallel, FewerRowsThanRanksIsRefused) {
   dist::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();

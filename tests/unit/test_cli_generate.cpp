@@ -93,6 +93,15 @@ TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
   EXPECT_EQ(reports, 1);
 }
 
+TEST(CliGenerate, TiledDecodeWritesTheVideo) {
+  const auto dir = fresh_dir("generate_tiled");
+  const auto mp4 = dir + "/tiled.mp4";
+  const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ring_degree 2 --enable_tiling "
+                                  "--vae-tile-size 32 --vae-tile-stride 24 --enable_slicing --save_file " + mp4);
+  ASSERT_EQ(count(r.output, "exit=0"), 2) << r.output;
+  EXPECT_EQ(uspdit::video::video_info(mp4).frames, 5);
+}
+
 void expect_refused(int np, const std::string& args, const std::string& message, const std::string& mp4) {
   const auto r = run_ranks(np, args + " --save_file " + mp4);
   EXPECT_EQ(count(r.output, "exit=2"), np) << r.output;
@@ -110,6 +119,7 @@ TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --sample_solver ddim", "unipc", mp4);
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --guidance_scale five", "--guidance-scale needs a number", mp4);
   expect_refused(2, ckpt + " --height 48 --width 6x --frame_num 5", "--width needs an integer", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --enable_tiling --vae-tile-size 30", "multiples of 8", mp4);
   expect_refused(1, ckpt + " --size 64*48 --frame_num 5", "does not exist", dir + "/missing/x.mp4");
   // A checkpoint directory without its VAE and text encoder: both named in one line.
   const auto partial = fresh_dir("generate_partial");

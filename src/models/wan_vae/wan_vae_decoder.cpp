@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <functional>
 #include <stdexcept>
@@ -189,6 +191,11 @@ const at::Tensor& WanVaeDecoder::weight(const std::string& name) const {
 
 at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm,
                                  const std::function<void()>& after_each_latent_frame) const {
+  return decode_unclamped(z, comm, after_each_latent_frame).clamp_(-1.0, 1.0);
+}
+
+at::Tensor WanVaeDecoder::decode_unclamped(const at::Tensor& z, dist::Communicator* comm,
+                                           const std::function<void()>& after_each_latent_frame) const {
   require(z.dim() == 5 && z.size(1) == config_.z_dim && z.size(2) >= 1 && z.size(3) >= 1 && z.size(4) >= 1,
           "VAE decode: latents must be [B, " + std::to_string(config_.z_dim) + ", T, h, w], got " +
               std::to_string(z.dim()) + "-D " +
@@ -213,8 +220,63 @@ at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm,
     frames.push_back(run.frame(x.narrow(2, t, 1)));
     if (after_each_latent_frame) after_each_latent_frame();
   }
-  auto video = at::cat(frames, 2).clamp_(-1.0, 1.0);
-  return rows.gather(video, 8).contiguous();
+  return rows.gather(at::cat(frames, 2), 8).contiguous();
+}
+
+namespace {
+
+// diffusers' blend_v / blend_h: the first `extent` rows (columns) of b fade in from the last
+// `extent` of a, in place, with the same coefficients (y / extent as a double).
+void blend(const at::Tensor& a, at::Tensor& b, int64_t extent, int64_t dim) {
+  extent = std::min({a.size(dim), b.size(dim), extent});
+  for (int64_t y = 0; y < extent; ++y) {
+    const double t = static_cast<double>(y) / static_cast<double>(extent);
+    auto by = b.select(dim, y);
+    by.copy_(a.select(dim, a.size(dim) - extent + y) * (1 - t) + by * t);
+  }
+}
+
+}  // namespace
+
+at::Tensor WanVaeDecoder::decode_tiled(const at::Tensor& z, const VaeTiling& tiling, dist::Communicator* comm,
+                                       const std::function<void()>& after_each_tile) const {
+  constexpr int64_t kScale = 8;  // pixels per latent row/column
+  require(tiling.stride > 0 && tiling.tile >= tiling.stride && tiling.stride % kScale == 0 && tiling.tile % kScale == 0,
+          "VAE tiling: tile " + std::to_string(tiling.tile) + " and stride " + std::to_string(tiling.stride) +
+              " must be multiples of 8 pixels with tile >= stride > 0");
+  require(z.dim() == 5, "VAE decode: latents must be [B, z_dim, T, h, w]");
+  const int64_t tile = tiling.tile / kScale, stride = tiling.stride / kScale;
+  const int64_t h = z.size(3), w = z.size(4), frames = 1 + 4 * (z.size(2) - 1);
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  std::vector<std::vector<at::Tensor>> tiles;
+  int64_t index = 0;
+  for (int64_t i = 0; i < h; i += stride) {
+    auto& row = tiles.emplace_back();
+    for (int64_t j = 0; j < w; j += stride, ++index) {
+      const auto part = z.narrow(3, i, std::min(tile, h - i)).narrow(4, j, std::min(tile, w - j));
+      const int owner = static_cast<int>(index % ranks);
+      at::Tensor decoded = owner == rank ? decode_unclamped(part, nullptr, {})
+                                         : at::empty({z.size(0), 3, frames, kScale * part.size(3), kScale * part.size(4)},
+                                                     at::kFloat);
+      if (ranks > 1) comm->broadcast(decoded, owner);
+      row.push_back(decoded);
+      if (after_each_tile) after_each_tile();
+    }
+  }
+  const int64_t overlap = tiling.tile - tiling.stride;
+  std::vector<at::Tensor> out_rows;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    std::vector<at::Tensor> out_row;
+    for (size_t j = 0; j < tiles[i].size(); ++j) {
+      auto& t = tiles[i][j];
+      if (i > 0) blend(tiles[i - 1][j], t, overlap, 3);
+      if (j > 0) blend(tiles[i][j - 1], t, overlap, 4);
+      out_row.push_back(t.narrow(3, 0, std::min(tiling.stride, t.size(3))).narrow(4, 0, std::min(tiling.stride, t.size(4))));
+    }
+    out_rows.push_back(at::cat(out_row, 4));
+  }
+  auto video = at::cat(out_rows, 3);
+  return video.narrow(3, 0, kScale * h).narrow(4, 0, kScale * w).clamp(-1.0, 1.0).contiguous();
 }
 
 }  // namespace uspdit::models::wan_vae

@@ -24,6 +24,12 @@
 
 namespace uspdit::models::wan_vae {
 
+// diffusers' enable_tiling for AutoencoderKLWan, in output pixels (its defaults).
+struct VaeTiling {
+  int64_t tile = 256;    // tile_sample_min_height/width
+  int64_t stride = 192;  // tile_sample_stride_height/width; tiles overlap by tile − stride
+};
+
 class WanVaeDecoder {
  public:
   // `path`: Wan2.1_VAE.pth (encoder keys ignored; config from the tensor shapes), the release
@@ -43,9 +49,21 @@ class WanVaeDecoder {
   at::Tensor decode(const at::Tensor& z, dist::Communicator* comm = nullptr,
                     const std::function<void()>& after_each_latent_frame = {}) const;
 
+  // Tiled decode for memory, as diffusers' AutoencoderKLWan.tiled_decode: overlapping latent
+  // tiles decoded independently (each with its own causal cache, so peak memory is one tile's),
+  // then blended linearly over the overlap in the same order. Approximate by construction (a tile
+  // does not see past its edge; the seams are blended), equal to diffusers' tiled output. With
+  // comm, tiles are dealt round-robin to the ranks and each is broadcast by the rank that made
+  // it. `after_each_tile` is called on every rank as each tile arrives.
+  at::Tensor decode_tiled(const at::Tensor& z, const VaeTiling& tiling, dist::Communicator* comm = nullptr,
+                          const std::function<void()>& after_each_tile = {}) const;
+
   const WanVaeConfig& config() const { return config_; }
 
  private:
+  // decode() without the final clamp (tiles are blended before clamping, as in diffusers).
+  at::Tensor decode_unclamped(const at::Tensor& z, dist::Communicator* comm,
+                              const std::function<void()>& after_each_latent_frame) const;
   const at::Tensor& weight(const std::string& name) const;
   bool has(const std::string& name) const { return weights_.count(name) != 0; }
 
