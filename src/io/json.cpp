@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/utf8.h"
@@ -286,6 +288,14 @@ class JsonParser {
   const std::string& what_;
   size_t pos_ = 0;
 };
+
+Json Json::parse_file(const std::string& path, const std::string& hint) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "cannot read " + path + (hint.empty() ? "" : " (" + hint + ")"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
 
 Json Json::parse(std::string_view text, const std::string& what) {
   return JsonParser(text, what).document();

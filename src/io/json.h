@@ -17,6 +17,9 @@ class Json {
   // Parses a whole document (surrounding whitespace allowed). Throws UsageError
   // "<what>: invalid JSON at byte N: <reason>"; `what` names the source, e.g. the file.
   static Json parse(std::string_view text, const std::string& what);
+  // Reads and parses the file at `path`. Unreadable: UsageError "cannot read <path>", followed by
+  // " (<hint>)" when a hint is given.
+  static Json parse_file(const std::string& path, const std::string& hint = "");
 
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::kNull; }

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -105,11 +103,7 @@ HvConfig hv_config_from_json(const io::Json& json, const std::string& source) {
 }
 
 HvConfig read_hv_config(const std::string& path) {
-  std::ifstream file(path);
-  require(file.good(), "cannot read " + path + " (a HunyuanVideo DiT config.json)");
-  std::stringstream text;
-  text << file.rdbuf();
-  return hv_config_from_json(io::Json::parse(text.str(), path), path);
+  return hv_config_from_json(io::Json::parse_file(path, "a HunyuanVideo DiT config.json"), path);
 }
 
 HvConfig config_from_shapes(const io::TensorSource& source) {

@@ -1,6 +1,5 @@
 #include "models/umt5/umt5_config.h"
 
-#include <fstream>
 #include <sstream>
 
 #include "core/error.h"
@@ -12,11 +11,7 @@ namespace uspdit::models::umt5 {
 Umt5Config umt5_xxl_config() { return Umt5Config{}; }
 
 Umt5Config read_umt5_config_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), "cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto json = io::Json::parse(text.str(), path);
+  const auto json = io::Json::parse_file(path);
   require(json.is_object(), path + ": expected a JSON object (an HF UMT5 config.json)");
   const io::JsonFields f(json, path);
   Umt5Config c;

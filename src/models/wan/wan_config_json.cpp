@@ -1,7 +1,5 @@
 #include "models/wan/wan_config_json.h"
 
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "io/json_fields.h"
@@ -59,11 +57,7 @@ WanConfig wan_config_from_json(const io::Json& json, const std::string& source) 
 }
 
 WanConfig read_wan_config(const std::string& path) {
-  std::ifstream file(path);
-  require(file.good(), "cannot read " + path + " (a Wan checkpoint directory has config.json)");
-  std::stringstream text;
-  text << file.rdbuf();
-  return wan_config_from_json(io::Json::parse(text.str(), path), path);
+  return wan_config_from_json(io::Json::parse_file(path, "a Wan checkpoint directory has config.json"), path);
 }
 
 }  // namespace uspdit::models::wan

@@ -1,8 +1,6 @@
 #include "models/wan_vae/wan_vae_config.h"
 
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "core/error.h"
 #include "io/json.h"
@@ -135,11 +133,7 @@ WanVaeConfig wan_vae_config_from_json(const io::Json& json, const std::string& s
 }
 
 WanVaeConfig read_wan_vae_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(static_cast<bool>(in), "cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return wan_vae_config_from_json(io::Json::parse(text.str(), path), path);
+  return wan_vae_config_from_json(io::Json::parse_file(path), path);
 }
 
 WanVaeConfig wan_vae_config_from_shapes(const std::map<std::string, std::vector<int64_t>>& shapes,
