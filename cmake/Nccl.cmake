@@ -1,4 +1,4 @@
-# Finds the CUDA runtime and NCCL for the CUDA communicator (src/dist/nccl). Sets
+# Finds the CUDA runtime and NCCL for the CUDA communicator (src/parallel/nccl). Sets
 # USPDIT_HAVE_NCCL and defines the imported target uspdit::nccl. When either is missing the
 # NCCL backend is skipped with a STATUS message and the CPU (MPI) build proceeds unchanged.
 #
@@ -6,7 +6,7 @@
 # win over any search), then NCCL_ROOT (CMake variable or environment), then the CUDA toolkit's
 # include/lib directories, then /usr/local and the system paths. RCCL exposes the same API as
 # nccl.h, so a ROCm build can pass a directory whose nccl.h is RCCL's header and librccl.so
-# through these two variables; the cuda_runtime.h calls in src/dist/nccl would still need
+# through these two variables; the cuda_runtime.h calls in src/parallel/nccl would still need
 # hipify for ROCm, which this build does not do.
 set(USPDIT_HAVE_NCCL OFF)
 find_package(CUDAToolkit QUIET)

@@ -8,7 +8,7 @@
 
 namespace uspdit::attention {
 
-AttentionAccumulator ring_attention(dist::Communicator& ring, const at::Tensor& q, const at::Tensor& kv,
+AttentionAccumulator ring_attention(parallel::Communicator& ring, const at::Tensor& q, const at::Tensor& kv,
                                     std::span<const int64_t> block_lengths,
                                     const std::function<at::Tensor(int)>& key_valid_of,
                                     const InjectedBlock* injected, std::optional<double> scale,
@@ -27,7 +27,7 @@ AttentionAccumulator ring_attention(dist::Communicator& ring, const at::Tensor& 
   at::Tensor current = kv;
   for (int step = 0; step < R; ++step) {
     const int owner = (r - step + R) % R;  // whose block `current` is
-    std::unique_ptr<dist::PendingOp> transfer;
+    std::unique_ptr<parallel::PendingOp> transfer;
     at::Tensor incoming;
     if (step + 1 < R) {
       // The block we will need next belongs to the rank one further back.

@@ -10,7 +10,7 @@
 #include <span>
 
 #include "attention/local_attention.h"
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 
 namespace uspdit::attention {
 
@@ -29,7 +29,7 @@ struct RingTimings {
 // q: [B, Sq, h, D]; kv: this rank's packed [2, B, S_mine, h, D]. block_lengths[j] = tokens in
 // ring rank j's block; key_valid_of(j) is that block's [B, S_j] key mask (or undefined).
 // Returns the accumulated (unnormalised-dtype fp32) result for every query row.
-AttentionAccumulator ring_attention(dist::Communicator& ring, const at::Tensor& q, const at::Tensor& kv,
+AttentionAccumulator ring_attention(parallel::Communicator& ring, const at::Tensor& q, const at::Tensor& kv,
                                     std::span<const int64_t> block_lengths,
                                     const std::function<at::Tensor(int)>& key_valid_of,
                                     const InjectedBlock* injected, std::optional<double> scale,

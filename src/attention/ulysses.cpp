@@ -7,7 +7,7 @@
 
 namespace uspdit::attention {
 
-at::Tensor ulysses_scatter_heads(dist::Communicator& group, const at::Tensor& x,
+at::Tensor ulysses_scatter_heads(parallel::Communicator& group, const at::Tensor& x,
                                  std::span<const int64_t> chunk_lengths) {
   const int U = group.size(), me = group.rank();
   const int64_t N = x.size(0), B = x.size(1), S = x.size(2), H = x.size(3), D = x.size(4);
@@ -36,7 +36,7 @@ at::Tensor ulysses_scatter_heads(dist::Communicator& group, const at::Tensor& x,
   return at::cat(parts, 2);
 }
 
-at::Tensor ulysses_gather_heads(dist::Communicator& group, const at::Tensor& y,
+at::Tensor ulysses_gather_heads(parallel::Communicator& group, const at::Tensor& y,
                                 std::span<const int64_t> chunk_lengths) {
   const int U = group.size(), me = group.rank();
   const int64_t B = y.size(0), h = y.size(2), D = y.size(3);

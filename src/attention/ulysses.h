@@ -5,18 +5,18 @@
 
 #include <span>
 
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 
 namespace uspdit::attention {
 
 // Token-sharded -> head-sharded. x: [N, B, S_mine, H, D], N tensors packed together (Q, K, V
 // travel in one call). chunk_lengths[j] = tokens held by group rank j. Returns
 // [N, B, sum(chunk_lengths), H/U, D]: every token of this rank's H/U heads, in rank order.
-at::Tensor ulysses_scatter_heads(dist::Communicator& group, const at::Tensor& x,
+at::Tensor ulysses_scatter_heads(parallel::Communicator& group, const at::Tensor& x,
                                  std::span<const int64_t> chunk_lengths);
 
 // Head-sharded -> token-sharded, the inverse: y [B, sum(chunk_lengths), H/U, D] -> [B, S_mine, H, D].
-at::Tensor ulysses_gather_heads(dist::Communicator& group, const at::Tensor& y,
+at::Tensor ulysses_gather_heads(parallel::Communicator& group, const at::Tensor& y,
                                 std::span<const int64_t> chunk_lengths);
 
 }  // namespace uspdit::attention

@@ -12,8 +12,8 @@ namespace {
 
 // Which tokens every sequence chunk holds: video chunk c, then (kSplit) text chunk c.
 struct ChunkLayout {
-  dist::SequenceSplit video;
-  dist::SequenceSplit text;  // all zero unless kSplit
+  parallel::SequenceSplit video;
+  parallel::SequenceSplit text;  // all zero unless kSplit
   at::Tensor text_valid;     // [B, Lt] or undefined
 
   int64_t length(int c) const { return video.lengths[c] + text.lengths[c]; }
@@ -35,8 +35,8 @@ at::Tensor slice_heads(const at::Tensor& x, int group_rank, int64_t heads_per_ra
 }
 
 // Text rows [B, Lt_r, h, D] computed by every sequence rank (ring r, ulysses u) -> [B, Lt, H, D].
-at::Tensor gather_text_output(dist::Communicator& sequence, const at::Tensor& mine,
-                              const dist::SequenceSplit& rows_per_ring_rank, int U, int64_t B,
+at::Tensor gather_text_output(parallel::Communicator& sequence, const at::Tensor& mine,
+                              const parallel::SequenceSplit& rows_per_ring_rank, int U, int64_t B,
                               int64_t h, int64_t D) {
   const int R = rows_per_ring_rank.parts();
   std::vector<int64_t> counts(U * R);
@@ -79,8 +79,8 @@ const char* joint_strategy_name(JointStrategy strategy) {
   return "?";
 }
 
-UspOutput usp_attention(dist::ProcessMesh& mesh, const at::Tensor& q, const at::Tensor& k,
-                        const at::Tensor& v, const dist::SequenceSplit& video_split,
+UspOutput usp_attention(parallel::ProcessMesh& mesh, const at::Tensor& q, const at::Tensor& k,
+                        const at::Tensor& v, const parallel::SequenceSplit& video_split,
                         const JointText* text, const UspOptions& options) {
   auto& ulysses = mesh.ulysses();
   auto& ring = mesh.ring();
@@ -93,7 +93,7 @@ UspOutput usp_attention(dist::ProcessMesh& mesh, const at::Tensor& q, const at::
   const bool split_text = text && text->strategy == JointStrategy::kSplit;
   const bool replicated_text = text && !split_text;
 
-  ChunkLayout layout{video_split, dist::SequenceSplit::even(split_text ? text->length : 0, P),
+  ChunkLayout layout{video_split, parallel::SequenceSplit::even(split_text ? text->length : 0, P),
                      text ? text->key_valid : at::Tensor()};
   std::vector<int64_t> ulysses_lengths(U), ring_lengths(R);
   for (int j = 0; j < U; ++j) ulysses_lengths[j] = layout.length(r * U + j);
@@ -113,13 +113,13 @@ UspOutput usp_attention(dist::ProcessMesh& mesh, const at::Tensor& q, const at::
 
   // 2. Replicated text: this rank's heads of the text K/V, and its share of the text queries.
   InjectedBlock injected;
-  dist::SequenceSplit text_rows = dist::SequenceSplit::even(replicated_text ? text->length : 0, R);
+  parallel::SequenceSplit text_rows = parallel::SequenceSplit::even(replicated_text ? text->length : 0, R);
   if (replicated_text) {
     injected.k = slice_heads(text->k, u, h);
     injected.v = slice_heads(text->v, u, h);
     injected.key_valid = text->key_valid;
     injected.at_front = text->strategy == JointStrategy::kFront;
-    auto my_text_queries = dist::take_chunk(slice_heads(text->q, u, h), 1, text_rows, r);
+    auto my_text_queries = parallel::take_chunk(slice_heads(text->q, u, h), 1, text_rows, r);
     queries = at::cat({queries, my_text_queries}, 1);
   }
 

@@ -1,7 +1,7 @@
 // Unified Sequence Parallel attention: Ulysses all-to-all inside each Ulysses group, Ring
-// across ring groups, on the 2-D mesh of dist/mesh.h, with optional joint text tokens.
+// across ring groups, on the 2-D mesh of parallel/mesh.h, with optional joint text tokens.
 //
-// Video tokens are cut into U·R chunks (dist::SequenceSplit, uneven where the length does not
+// Video tokens are cut into U·R chunks (parallel::SequenceSplit, uneven where the length does not
 // divide): rank (ulysses u, ring r) holds chunk r·U + u. Joint text tokens either
 //  - kSplit: are cut the same way and travel with the video chunk (no mask needed unless the
 //    text has padding, whose keys are then masked everywhere), or
@@ -16,8 +16,8 @@
 #include <string>
 
 #include "attention/ring.h"
-#include "dist/mesh.h"
-#include "dist/sequence_split.h"
+#include "parallel/mesh.h"
+#include "parallel/sequence_split.h"
 
 namespace uspdit::attention {
 
@@ -48,8 +48,8 @@ struct UspOptions {
 };
 
 // q, k, v: this rank's video chunk [B, S_c, H, D] of a sequence cut by video_split (U·R parts).
-UspOutput usp_attention(dist::ProcessMesh& mesh, const at::Tensor& q, const at::Tensor& k,
-                        const at::Tensor& v, const dist::SequenceSplit& video_split,
+UspOutput usp_attention(parallel::ProcessMesh& mesh, const at::Tensor& q, const at::Tensor& k,
+                        const at::Tensor& v, const parallel::SequenceSplit& video_split,
                         const JointText* text, const UspOptions& options = {});
 
 }  // namespace uspdit::attention

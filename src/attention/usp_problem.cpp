@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "dist/sequence_gather.h"
+#include "parallel/sequence_gather.h"
 
 namespace uspdit::attention {
 
@@ -32,24 +32,24 @@ GlobalInputs make_global_inputs(const AttnProblem& p) {
   return g;
 }
 
-ShardedInputs shard_inputs(const GlobalInputs& g, const dist::ProcessMesh& mesh, JointStrategy strategy) {
+ShardedInputs shard_inputs(const GlobalInputs& g, const parallel::ProcessMesh& mesh, JointStrategy strategy) {
   const auto& d = mesh.degrees();
   const int chunk = mesh.sequence_chunk();
   ShardedInputs s;
-  s.video_split = dist::SequenceSplit::even(g.q.size(1), d.sequence_parallel());
-  s.q = dist::take_chunk(g.q, 1, s.video_split, chunk).contiguous();
-  s.k = dist::take_chunk(g.k, 1, s.video_split, chunk).contiguous();
-  s.v = dist::take_chunk(g.v, 1, s.video_split, chunk).contiguous();
+  s.video_split = parallel::SequenceSplit::even(g.q.size(1), d.sequence_parallel());
+  s.q = parallel::take_chunk(g.q, 1, s.video_split, chunk).contiguous();
+  s.k = parallel::take_chunk(g.k, 1, s.video_split, chunk).contiguous();
+  s.v = parallel::take_chunk(g.v, 1, s.video_split, chunk).contiguous();
   if (g.text_q.defined()) {
     JointText t;
     t.length = g.text_q.size(1);
     t.strategy = strategy;
     t.key_valid = g.text_valid;
     if (strategy == JointStrategy::kSplit) {
-      auto split = dist::SequenceSplit::even(t.length, d.sequence_parallel());
-      t.q = dist::take_chunk(g.text_q, 1, split, chunk).contiguous();
-      t.k = dist::take_chunk(g.text_k, 1, split, chunk).contiguous();
-      t.v = dist::take_chunk(g.text_v, 1, split, chunk).contiguous();
+      auto split = parallel::SequenceSplit::even(t.length, d.sequence_parallel());
+      t.q = parallel::take_chunk(g.text_q, 1, split, chunk).contiguous();
+      t.k = parallel::take_chunk(g.text_k, 1, split, chunk).contiguous();
+      t.v = parallel::take_chunk(g.text_v, 1, split, chunk).contiguous();
     } else {
       t.q = g.text_q;
       t.k = g.text_k;
@@ -75,14 +75,14 @@ void move_to(ShardedInputs& in, const at::Device& device) {
   }
 }
 
-GatheredOutput gather_output(dist::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
+GatheredOutput gather_output(parallel::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
                              JointStrategy strategy) {
   GatheredOutput g;
-  g.video = dist::gather_sequence(mesh.sequence(), out.out, in.video_split);
+  g.video = parallel::gather_sequence(mesh.sequence(), out.out, in.video_split);
   if (in.text) {
     if (strategy == JointStrategy::kSplit) {
-      g.text = dist::gather_sequence(mesh.sequence(), out.text_out,
-                             dist::SequenceSplit::even(in.text->length, mesh.degrees().sequence_parallel()));
+      g.text = parallel::gather_sequence(mesh.sequence(), out.text_out,
+                             parallel::SequenceSplit::even(in.text->length, mesh.degrees().sequence_parallel()));
     } else {
       g.text = out.text_out;  // already complete on every rank
     }

@@ -32,12 +32,12 @@ struct GlobalInputs {
 GlobalInputs make_global_inputs(const AttnProblem& problem);
 
 struct ShardedInputs {
-  dist::SequenceSplit video_split;
+  parallel::SequenceSplit video_split;
   at::Tensor q, k, v;
   std::optional<JointText> text;
 };
 
-ShardedInputs shard_inputs(const GlobalInputs& global, const dist::ProcessMesh& mesh,
+ShardedInputs shard_inputs(const GlobalInputs& global, const parallel::ProcessMesh& mesh,
                            JointStrategy strategy);
 
 // Moves a rank's shard to the run's device (inputs are always made on the CPU, so that every
@@ -50,7 +50,7 @@ struct GatheredOutput {
 };
 
 // Gathers every rank's output of one CFG branch (the sequence group) into global tensors.
-GatheredOutput gather_output(dist::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
+GatheredOutput gather_output(parallel::ProcessMesh& mesh, const UspOutput& out, const ShardedInputs& in,
                              JointStrategy strategy);
 
 // Single-rank attention over [video ; text] with the text mask: the reference.

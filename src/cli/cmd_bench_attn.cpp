@@ -12,13 +12,13 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/mesh.h"
-#include "dist/runtime.h"
+#include "parallel/mesh.h"
+#include "parallel/runtime.h"
 
 namespace uspdit::cli {
 namespace {
 
-double max_over_ranks(dist::Communicator& comm, double value) {
+double max_over_ranks(parallel::Communicator& comm, double value) {
   auto t = at::full({1}, value, at::kDouble);
   comm.all_reduce_max(t);
   return t.item<double>();
@@ -37,7 +37,7 @@ int run_bench_attn(Args& args) {
   p.seed = static_cast<uint64_t>(args.get_int("seed", 0));
   const std::string dtype_name = args.get_string("dtype", "fp32");
   p.dtype = parse_dtype(dtype_name);
-  dist::ParallelDegrees degrees;
+  parallel::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const std::string strategy_name = args.get_string("joint-strategy", "auto");
@@ -56,12 +56,12 @@ int run_bench_attn(Args& args) {
           "--text-padding must be between 0 and --text-len");
   require(iters >= 1 && warmup >= 0, "--iters must be >= 1 and --warmup >= 0");
 
-  auto rt = dist::Runtime::start(cuda ? dist::DeviceKind::kCuda : dist::DeviceKind::kCpu);
-  dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
+  auto rt = parallel::Runtime::start(cuda ? parallel::DeviceKind::kCuda : parallel::DeviceKind::kCpu);
+  parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
                          "this attention", false);
   auto strategy = attention::parse_joint_strategy(strategy_name, p.text_len, degrees.sequence_parallel());
   if (threads > 0) at::set_num_threads(threads);
-  dist::ProcessMesh mesh(rt->world(), degrees);
+  parallel::ProcessMesh mesh(rt->world(), degrees);
 
   auto global = attention::make_global_inputs(p);
   auto local = attention::shard_inputs(global, mesh, strategy);
@@ -95,7 +95,7 @@ int run_bench_attn(Args& args) {
   const double elem = static_cast<double>(c10::elementSize(p.dtype));
   if (rt->rank() == 0) {
     std::printf("bench-attn: ranks %d (%s), B=%lld L=%lld H=%lld D=%lld text=%lld (%s, padding %lld) dtype=%s threads/rank=%d\n",
-                rt->world_size(), dist::describe(degrees).c_str(), (long long)p.batch,
+                rt->world_size(), parallel::describe(degrees).c_str(), (long long)p.batch,
                 (long long)p.seq_len, (long long)p.heads, (long long)p.head_dim,
                 (long long)p.text_len, p.text_len ? attention::joint_strategy_name(strategy) : "-",
                 (long long)p.text_padding, dtype_name.c_str(), at::get_num_threads());

@@ -14,8 +14,8 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "dist/mesh.h"
-#include "dist/runtime.h"
+#include "parallel/mesh.h"
+#include "parallel/runtime.h"
 #include "attention/usp_problem.h"
 #include "models/hunyuan_video/hv_model.h"
 #include "models/hunyuan_video/hv_tensors.h"
@@ -33,7 +33,7 @@ int run_bench_dit(Args& args) {
   const int64_t frames = args.get_int_any({"num-frames", "frame-num"}, 9);
   const int64_t text_len = args.get_int("text-len", 512);
   const int64_t batch = args.get_int("batch", 1);
-  dist::ParallelDegrees degrees;
+  parallel::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const int iters = static_cast<int>(args.get_int("iters", 3));
@@ -53,7 +53,7 @@ int run_bench_dit(Args& args) {
   require(frames % 4 == 1, "--num-frames must be 4n+1 (the VAE compresses time 4×)");
 
   // The model under test, as a forward function of the mesh, plus its attention shape.
-  std::function<at::Tensor(dist::ProcessMesh&)> step;
+  std::function<at::Tensor(parallel::ProcessMesh&)> step;
   int64_t heads = 0, head_dim = 0, attention_calls = 0, joint_text = 0;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
   const auto latent = std::vector<int64_t>{batch, 16, (frames - 1) / 4 + 1, height / 8, width / 8};
@@ -72,7 +72,7 @@ int run_bench_dit(Args& args) {
     if (text_padding > 0) in->encoder_attention_mask.narrow(1, text_len - text_padding, text_padding).fill_(0);
     in->pooled_projections = at::randn({batch, config.pooled_dim}, gen);
     in->guidance = at::full({batch}, 6000.0f);
-    step = [model, in, joint](dist::ProcessMesh& mesh) { return model->forward(mesh, *in, joint); };
+    step = [model, in, joint](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in, joint); };
     heads = config.heads, head_dim = config.head_dim(), attention_calls = layers + single_layers;
     joint_text = text_len;
   } else {
@@ -83,14 +83,14 @@ int run_bench_dit(Args& args) {
     in->hidden_states = at::randn(latent, gen);
     in->timestep = at::full({batch}, 500.0f);
     in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen);
-    step = [model, in](dist::ProcessMesh& mesh) { return model->forward(mesh, *in); };
+    step = [model, in](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in); };
     heads = config.num_heads, head_dim = config.head_dim(), attention_calls = layers;
   }
 
-  auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);
-  dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(heads), model_name, false);
+  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
+  parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(heads), model_name, false);
   if (threads > 0) at::set_num_threads(threads);
-  dist::ProcessMesh mesh(rt->world(), degrees);
+  parallel::ProcessMesh mesh(rt->world(), degrees);
 
   for (int i = 0; i < warmup; ++i) step(mesh);
   rt->world().barrier();
@@ -113,7 +113,7 @@ int run_bench_dit(Args& args) {
                 "%s, ranks %d (%s), threads/rank %d\n",
                 model_name.c_str(), (long long)layers, (long long)single_layers, (long long)width, (long long)height,
                 (long long)frames, (long long)tokens, (long long)text_len, (long long)batch, dtype_name.c_str(),
-                rt->world_size(), dist::describe(degrees).c_str(), at::get_num_threads());
+                rt->world_size(), parallel::describe(degrees).c_str(), at::get_num_threads());
     std::printf("step time: %.3f ms (%.3f ms per layer)\n", seconds.item<double>() * 1e3,
                 seconds.item<double>() * 1e3 / static_cast<double>(layers + single_layers));
     std::printf("bytes sent per rank per step: %.0f measured, %.0f by the USP formula for %lld attention calls "

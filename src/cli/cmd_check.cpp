@@ -1,6 +1,6 @@
 // `uspdit check`: measure point-to-point latency/bandwidth between every pair of nodes and inside
 // every node, plus all-to-all bandwidth per node and over the world; flag links much slower than
-// their peers and environment settings known to slow a run down (dist/link_check.h).
+// their peers and environment settings known to slow a run down (parallel/link_check.h).
 //
 //   mpirun -np 16 build/uspdit check [--bytes 16777216] [--iters 5] [--min-inter-node-gbps 10] [--json]
 //
@@ -20,8 +20,8 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "dist/link_check.h"
-#include "dist/runtime.h"
+#include "parallel/link_check.h"
+#include "parallel/runtime.h"
 
 namespace uspdit::cli {
 namespace {
@@ -46,7 +46,7 @@ const char kHelp[] =
     "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure\n";
 
 // Host name of every node (its first rank's), so a flagged "node 1" is a machine one can log into.
-std::vector<std::string> node_hostnames(dist::Communicator& world, const dist::NodeInfo& nodes) {
+std::vector<std::string> node_hostnames(parallel::Communicator& world, const parallel::NodeInfo& nodes) {
   constexpr int64_t kLen = 64;
   auto mine = at::zeros({kLen}, at::kByte);
   std::copy_n(nodes.hostname.begin(), std::min<size_t>(nodes.hostname.size(), kLen - 1),
@@ -63,8 +63,8 @@ std::vector<std::string> node_hostnames(dist::Communicator& world, const dist::N
 
 // Pretend every `per_node` consecutive ranks are a node: the only way to run the inter-node
 // schedule (pairs, world all-to-all, sub-communicators) on a single machine.
-dist::NodeInfo simulated_nodes(const dist::NodeInfo& real, int rank, int world_size, int64_t per_node) {
-  dist::NodeInfo nodes = real;
+parallel::NodeInfo simulated_nodes(const parallel::NodeInfo& real, int rank, int world_size, int64_t per_node) {
+  parallel::NodeInfo nodes = real;
   nodes.node_of_rank.resize(world_size);
   for (int r = 0; r < world_size; ++r) nodes.node_of_rank[r] = static_cast<int>(r / per_node);
   nodes.num_nodes = nodes.node_of_rank.back() + 1;
@@ -72,14 +72,14 @@ dist::NodeInfo simulated_nodes(const dist::NodeInfo& real, int rank, int world_s
   return nodes;
 }
 
-std::string ranks_cell(const dist::LinkMeasurement& m) {
-  if (m.kind == dist::LinkKind::kP2p) return std::to_string(m.rank_a) + "<->" + std::to_string(m.rank_b);
+std::string ranks_cell(const parallel::LinkMeasurement& m) {
+  if (m.kind == parallel::LinkKind::kP2p) return std::to_string(m.rank_a) + "<->" + std::to_string(m.rank_b);
   return "all(" + std::to_string(m.group_size) + ")";
 }
 
-std::string nodes_cell(const dist::LinkMeasurement& m) {
+std::string nodes_cell(const parallel::LinkMeasurement& m) {
   if (m.node_a == m.node_b) return std::to_string(m.node_a);
-  return std::to_string(m.node_a) + (m.kind == dist::LinkKind::kP2p ? "<->" : "-") + std::to_string(m.node_b);
+  return std::to_string(m.node_a) + (m.kind == parallel::LinkKind::kP2p ? "<->" : "-") + std::to_string(m.node_b);
 }
 
 std::string json_string(const std::string& s) {
@@ -102,11 +102,11 @@ std::string json_string(const std::string& s) {
 struct Report {
   int world_size = 1;
   std::string backend;
-  dist::LinkCheckOptions options;
+  parallel::LinkCheckOptions options;
   std::vector<std::string> hostnames;
-  std::vector<dist::LinkMeasurement> links;
-  std::vector<dist::LinkFlag> flags;
-  std::vector<dist::EnvFinding> env;
+  std::vector<parallel::LinkMeasurement> links;
+  std::vector<parallel::LinkFlag> flags;
+  std::vector<parallel::EnvFinding> env;
 };
 
 void print_table(const Report& r) {
@@ -125,17 +125,17 @@ void print_table(const Report& r) {
     const auto& m = r.links[i];
     const bool slow =
         std::any_of(r.flags.begin(), r.flags.end(), [&](const auto& f) { return f.measurement == i; });
-    std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", dist::link_kind_name(m.kind),
-                dist::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(), m.latency_us,
+    std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", parallel::link_kind_name(m.kind),
+                parallel::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(), m.latency_us,
                 m.bandwidth_gbps, slow ? "  SLOW" : "");
   }
   std::printf("\n%s\n", r.flags.empty() ? "links: nothing flagged" : "slow links:");
   for (const auto& f : r.flags) std::printf("  - %s\n", f.message.c_str());
   std::printf("%s\n", r.env.empty() ? "environment: nothing to warn about" : "environment warnings:");
   for (const auto& e : r.env) {
-    const auto& rule = dist::env_rules()[e.rule];
-    std::printf("  - [ranks %s] %s\n", dist::format_ranks(e.ranks).c_str(),
-                dist::env_rule_message(rule).c_str());
+    const auto& rule = parallel::env_rules()[e.rule];
+    std::printf("  - [ranks %s] %s\n", parallel::format_ranks(e.ranks).c_str(),
+                parallel::env_rule_message(rule).c_str());
   }
   const size_t problems = r.flags.size() + r.env.size();
   if (problems == 0) {
@@ -163,7 +163,7 @@ void print_json(const Report& r, int status) {
         "%s\n  {\"kind\": \"%s\", \"scope\": \"%s\", \"rank_a\": %d, \"rank_b\": %d, \"node_a\": %d, "
         "\"node_b\": %d, \"group_size\": %d, \"latency_us\": %.3f, \"bandwidth_gbps\": %.6f, "
         "\"flagged\": %s}",
-        i ? "," : "", dist::link_kind_name(m.kind), dist::link_scope_name(m.scope), m.rank_a, m.rank_b,
+        i ? "," : "", parallel::link_kind_name(m.kind), parallel::link_scope_name(m.scope), m.rank_a, m.rank_b,
         m.node_a, m.node_b, m.group_size, m.latency_us, m.bandwidth_gbps, slow ? "true" : "false");
   }
   std::printf("],\n \"flags\": [");
@@ -173,11 +173,11 @@ void print_json(const Report& r, int status) {
   }
   std::printf("],\n \"environment\": [");
   for (size_t i = 0; i < r.env.size(); ++i) {
-    const auto& rule = dist::env_rules()[r.env[i].rule];
+    const auto& rule = parallel::env_rules()[r.env[i].rule];
     std::printf("%s\n  {\"variable\": %s, \"condition\": %s, \"ranks\": [", i ? "," : "",
                 json_string(rule.variable).c_str(), json_string(rule.condition).c_str());
     for (size_t k = 0; k < r.env[i].ranks.size(); ++k) std::printf("%s%d", k ? ", " : "", r.env[i].ranks[k]);
-    std::printf("], \"message\": %s}", json_string(dist::env_rule_message(rule)).c_str());
+    std::printf("], \"message\": %s}", json_string(parallel::env_rule_message(rule)).c_str());
   }
   std::printf("],\n \"status\": %d}\n", status);
 }
@@ -193,7 +193,7 @@ int run_check(Args& args) {
   report.options.bandwidth_bytes = args.get_int("bytes", report.options.bandwidth_bytes);
   const int64_t iters = args.get_int("iters", report.options.iters);
   const bool json = args.flag("json");
-  dist::SlowLinkOptions slow;
+  parallel::SlowLinkOptions slow;
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
   args.finish();
@@ -206,20 +206,20 @@ int run_check(Args& args) {
   report.options.iters = static_cast<int>(iters);
 
   // CPU/MPI only for now: the NCCL world communicator is not wired into the runtime yet. The
-  // measurement goes through dist::Communicator only, so the GPU check is this call with kCuda.
-  const auto device = dist::DeviceKind::kCpu;
-  auto rt = dist::Runtime::start(device);
-  dist::Communicator& world = rt->world();
-  const dist::NodeInfo nodes =
+  // measurement goes through parallel::Communicator only, so the GPU check is this call with kCuda.
+  const auto device = parallel::DeviceKind::kCpu;
+  auto rt = parallel::Runtime::start(device);
+  parallel::Communicator& world = rt->world();
+  const parallel::NodeInfo nodes =
       simulate_per_node ? simulated_nodes(rt->nodes(), world.rank(), world.size(), simulate_per_node)
                         : rt->nodes();
   report.world_size = world.size();
   report.backend = world.backend();
   report.hostnames = node_hostnames(world, nodes);
-  report.links = dist::measure_links(world, nodes, report.options);
-  report.flags = dist::flag_slow_links(report.links, slow);
-  const auto local = dist::check_environment(dist::process_env(), nodes.num_nodes, device);
-  report.env = dist::gather_env_findings(world, local);
+  report.links = parallel::measure_links(world, nodes, report.options);
+  report.flags = parallel::flag_slow_links(report.links, slow);
+  const auto local = parallel::check_environment(parallel::process_env(), nodes.num_nodes, device);
+  report.env = parallel::gather_env_findings(world, local);
 
   // Every rank holds the same links and findings, hence returns the same code.
   const int status = report.flags.empty() && report.env.empty() ? 0 : kFlaggedExitCode;

@@ -14,9 +14,9 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
-#include "dist/mesh.h"
-#include "dist/runtime.h"
+#include "parallel/agreement.h"
+#include "parallel/mesh.h"
+#include "parallel/runtime.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
 #include "models/dit_family.h"
@@ -43,7 +43,7 @@ at::Tensor input(const io::TensorSource& source, const std::string& name, bool r
 struct LoadedDit {
   int heads = 0;
   std::string description;
-  std::function<at::Tensor(dist::ProcessMesh&, const io::TensorSource&)> forward;
+  std::function<at::Tensor(parallel::ProcessMesh&, const io::TensorSource&)> forward;
 };
 
 LoadedDit load_wan(const std::string& path, at::ScalarType dtype) {
@@ -54,7 +54,7 @@ LoadedDit load_wan(const std::string& path, at::ScalarType dtype) {
   LoadedDit dit;
   dit.heads = static_cast<int>(ckpt.config.num_heads);
   dit.description = "Wan 2.1 DiT " + ckpt.weights_dir + " (" + std::to_string(ckpt.config.num_layers) + " layers)";
-  dit.forward = [model](dist::ProcessMesh& mesh, const io::TensorSource& in) {
+  dit.forward = [model](parallel::ProcessMesh& mesh, const io::TensorSource& in) {
     return model->forward(mesh, {input(in, "hidden_states"), input(in, "timestep"), input(in, "encoder_hidden_states")});
   };
   return dit;
@@ -69,7 +69,7 @@ LoadedDit load_hunyuan(const std::string& path, at::ScalarType dtype, const std:
   dit.heads = static_cast<int>(ckpt.config.heads);
   dit.description = "HunyuanVideo DiT " + ckpt.weights + " (" + std::to_string(ckpt.config.double_blocks) + "+" +
                     std::to_string(ckpt.config.single_blocks) + " blocks, '" + key + "')";
-  dit.forward = [model, joint_strategy](dist::ProcessMesh& mesh, const io::TensorSource& in) {
+  dit.forward = [model, joint_strategy](parallel::ProcessMesh& mesh, const io::TensorSource& in) {
     models::hunyuan_video::HvInputs x{input(in, "hidden_states"),
                                       input(in, "timestep"),
                                       input(in, "encoder_hidden_states"),
@@ -91,7 +91,7 @@ int run_forward(Args& args) {
   const std::string dtype_name = args.get_string("dtype", "fp32");
   const std::string joint_strategy = args.get_string("joint-strategy", "auto");
   const bool ema = args.flag("ema");
-  dist::ParallelDegrees degrees;
+  parallel::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const int threads = static_cast<int>(args.get_int("threads", 0));
@@ -106,36 +106,36 @@ int run_forward(Args& args) {
   require(out_dir.empty() || std::filesystem::is_directory(out_dir),
           "--output " + *output_path + ": directory " + out_dir.string() + " does not exist");
 
-  auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);
+  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
 
   models::DitFamily family{};
-  dist::run_agreed(world, [&] { family = models::detect_family(*ckpt, model_flag); });
+  parallel::run_agreed(world, [&] { family = models::detect_family(*ckpt, model_flag); });
   require(!ema || family == models::DitFamily::kHunyuanVideo, "--ema: only HunyuanVideo checkpoints carry EMA weights");
 
   Stopwatch load_time;
   LoadedDit dit;
-  dist::run_agreed(world, [&] {
+  parallel::run_agreed(world, [&] {
     dit = family == models::DitFamily::kWan21 ? load_wan(*ckpt, dtype)
                                              : load_hunyuan(*ckpt, dtype, ema ? "ema" : "module", joint_strategy);
   });
   const double load_seconds = load_time.seconds();
   const int64_t load_peak = peak_rss_bytes();
-  dist::validate_degrees(degrees, rt->world_size(), dit.heads, "this model", false);
+  parallel::validate_degrees(degrees, rt->world_size(), dit.heads, "this model", false);
 
   std::shared_ptr<const io::TensorSource> inputs;
-  dist::run_agreed(world, [&] { inputs = io::open_checkpoint(*inputs_path); });
-  dist::ProcessMesh mesh(world, degrees);
+  parallel::run_agreed(world, [&] { inputs = io::open_checkpoint(*inputs_path); });
+  parallel::ProcessMesh mesh(world, degrees);
   at::Tensor sample;
   Stopwatch forward_time;
-  dist::run_agreed(world, [&] { sample = dit.forward(mesh, *inputs); });
+  parallel::run_agreed(world, [&] { sample = dit.forward(mesh, *inputs); });
   const double forward_seconds = forward_time.seconds();
   if (rt->rank() == 0) io::write_safetensors(*output_path, {{"sample", sample}});
   world.barrier();  // the file exists once any rank returns
   char line[512];
   std::snprintf(line, sizeof(line), "forward: %s, %s, %s; load %.2f s (peak RSS %lld MiB), forward %.2f s -> %s",
-                dit.description.c_str(), dist::describe(degrees).c_str(), dtype_name.c_str(), load_seconds,
+                dit.description.c_str(), parallel::describe(degrees).c_str(), dtype_name.c_str(), load_seconds,
                 static_cast<long long>(load_peak >> 20), forward_seconds, output_path->c_str());
   log::info(line);
   return 0;

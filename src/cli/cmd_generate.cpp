@@ -18,9 +18,9 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/agreement.h"
-#include "dist/mesh.h"
-#include "dist/runtime.h"
+#include "parallel/agreement.h"
+#include "parallel/mesh.h"
+#include "parallel/runtime.h"
 #include "io/checkpoint.h"
 #include "models/wan/wan_loader.h"
 #include "pipeline/bench_report.h"
@@ -73,7 +73,7 @@ int run_generate(Args& args) {
   request.seed = args.get_int_any({"base-seed", "seed"}, 0);
   request.solver = sampling::parse_solver(args.get_any({"sample-solver", "solver"}).value_or("unipc"));
   request.text_len = args.get_int_any({"text-len", "max-sequence-length"}, 0);
-  dist::ParallelDegrees degrees;
+  parallel::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   degrees.cfg = args.flag("use-cfg-parallel") ? 2 : 1;
@@ -113,12 +113,12 @@ int run_generate(Args& args) {
           "--vae-tile-size and --vae-tile-stride must be multiples of 8 pixels with size >= stride > 0");
 
   // Everything below that can fail on bad input runs on every rank before any weight is read.
-  auto rt = dist::Runtime::start(dist::DeviceKind::kCpu);
+  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
   pipeline::WanT2vFiles files;
   models::wan::WanConfig dit_config;
-  dist::run_agreed(world, [&] {
+  parallel::run_agreed(world, [&] {
     files = pipeline::locate_wan_t2v_files(*ckpt_dir, overrides);
     const auto dit = models::wan::locate_wan_checkpoint(files.dit);
     dit_config = dit.config;
@@ -129,7 +129,7 @@ int run_generate(Args& args) {
   });
   request.task = task.value_or(task_of(dit_config));
   pipeline::validate(request);
-  dist::validate_degrees(degrees, rt->world_size(), static_cast<int>(dit_config.num_heads), "Wan 2.1 " + request.task,
+  parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(dit_config.num_heads), "Wan 2.1 " + request.task,
                          true);
   require(degrees.cfg == 1 || request.uses_cfg(),
           "--use_cfg_parallel needs classifier-free guidance: --sample_guide_scale 1 has a single branch");
@@ -145,13 +145,13 @@ int run_generate(Args& args) {
   log::info("generate: Wan 2.1 " + request.task + " from " + *ckpt_dir + " (" + files.layout + " layout), " +
             std::to_string(request.width) + "x" + std::to_string(request.height) + ", " +
             std::to_string(request.frames) + " frames, " + std::to_string(request.steps) + " steps, " +
-            std::to_string(rt->world_size()) + " rank(s): " + dist::describe(degrees));
-  dist::ProcessMesh mesh(world, degrees);
+            std::to_string(rt->world_size()) + " rank(s): " + parallel::describe(degrees));
+  parallel::ProcessMesh mesh(world, degrees);
   pipeline::WanT2vPipeline pipe(mesh, files, settings);
   const auto video = pipe.generate(request);
 
   // Rank 0 writes; every rank learns whether that worked, so none exits 0 after a failed write.
-  dist::run_agreed(world, [&] {
+  parallel::run_agreed(world, [&] {
     if (rt->rank() != 0) return;
     const auto rgb = video::to_rgb8(video);
     video::Mp4Options mp4;
@@ -164,7 +164,7 @@ int run_generate(Args& args) {
 
   const auto ranks = pipeline::gather_stage_records(world, pipe.record());
   if (!bench_dir.empty()) {
-    dist::run_agreed(world, [&] {
+    parallel::run_agreed(world, [&] {
       if (rt->rank() != 0) return;
       pipeline::BenchConfig config;
       config.text = {{"model", "wan2.1-" + request.task},
@@ -173,7 +173,7 @@ int run_generate(Args& args) {
                      {"prompt", request.prompt},
                      {"solver", std::string(sampling::solver_name(request.solver))},
                      {"dtype", dtype_name(settings.dit_dtype)},
-                     {"mesh", dist::describe(degrees)},
+                     {"mesh", parallel::describe(degrees)},
                      {"output", output}};
       config.numbers = {{"width", static_cast<double>(request.width)},
                         {"height", static_cast<double>(request.height)},

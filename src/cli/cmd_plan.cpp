@@ -1,13 +1,13 @@
 // `uspdit plan`: every (ulysses, ring, cfg) mesh that can run a model on a cluster, with the
 // traffic each sends, and the one to use. Flags and rendering only; the arithmetic is
-// dist/plan.cpp. Needs no MPI: it runs on a login node before the job is launched.
+// parallel/plan.cpp. Needs no MPI: it runs on a login node before the job is launched.
 #include <cstdio>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "dist/plan.h"
+#include "parallel/plan.h"
 
 namespace uspdit::cli {
 namespace {
@@ -21,7 +21,7 @@ void print_help() {
       "recommends one. Traffic is the USP formulas: Ulysses 4(U-1)/U (L/P) H D and Ring 2(R-1) (L/P) H D\n"
       "elements per rank and call, P = U R, shown for the rank that sends the most between nodes.\n\n"
       "  --model NAME       one of (aliases in brackets; defaults used unless overridden):\n");
-  for (const auto& m : dist::model_catalogue()) {
+  for (const auto& m : parallel::model_catalogue()) {
     std::string aliases;
     for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
     std::printf(
@@ -81,22 +81,22 @@ std::string json_bytes(double bytes) {
   return text;
 }
 
-std::string json_traffic(const dist::Traffic& t) {
+std::string json_traffic(const parallel::Traffic& t) {
   return "{\"total\": " + json_bytes(t.total()) + ", \"intra_node\": " + json_bytes(t.intra_node) +
          ", \"inter_node\": " + json_bytes(t.inter_node) + "}";
 }
 
-std::string json_degrees(const dist::ParallelDegrees& d) {
+std::string json_degrees(const parallel::ParallelDegrees& d) {
   return "\"ulysses_degree\": " + std::to_string(d.ulysses) + ", \"ring_degree\": " + std::to_string(d.ring) +
          ", \"cfg_degree\": " + std::to_string(d.cfg);
 }
 
-std::string recommended_flags(const dist::ParallelDegrees& d) {
+std::string recommended_flags(const parallel::ParallelDegrees& d) {
   return "--ulysses-degree " + std::to_string(d.ulysses) + " --ring-degree " + std::to_string(d.ring) +
          (d.cfg == 2 ? " --use_cfg_parallel" : "");
 }
 
-void print_json(const dist::Plan& plan, const std::string& dtype) {
+void print_json(const parallel::Plan& plan, const std::string& dtype) {
   const auto& q = plan.request;
   std::printf("{\n  \"model\": %s,\n  \"heads\": %d,\n  \"head_dim\": %d,\n  \"layers\": %d,\n",
               json_string(q.model).c_str(), q.heads, q.head_dim, q.layers);
@@ -121,7 +121,7 @@ void print_json(const dist::Plan& plan, const std::string& dtype) {
   std::printf("  ]\n}\n");
 }
 
-void print_table(const dist::Plan& plan, const std::string& dtype) {
+void print_table(const parallel::Plan& plan, const std::string& dtype) {
   const auto& q = plan.request;
   std::printf(
       "plan: %s, %d heads x %d, %d attention layers/step, %lld video tokens, %s; %d node%s x %d GPUs = %d "
@@ -136,10 +136,10 @@ void print_table(const dist::Plan& plan, const std::string& dtype) {
     const auto& e = plan.configurations[i];
     std::printf(
         "%s %7d %5d %4d | %16s %11s %11s | %16s %11s %11s\n", i == plan.recommended ? "=>" : "  ",
-        e.degrees.ulysses, e.degrees.ring, e.degrees.cfg, dist::format_bytes(e.per_call.total()).c_str(),
-        dist::format_bytes(e.per_call.intra_node).c_str(), dist::format_bytes(e.per_call.inter_node).c_str(),
-        dist::format_bytes(e.per_step.total()).c_str(), dist::format_bytes(e.per_step.intra_node).c_str(),
-        dist::format_bytes(e.per_step.inter_node).c_str());
+        e.degrees.ulysses, e.degrees.ring, e.degrees.cfg, parallel::format_bytes(e.per_call.total()).c_str(),
+        parallel::format_bytes(e.per_call.intra_node).c_str(), parallel::format_bytes(e.per_call.inter_node).c_str(),
+        parallel::format_bytes(e.per_step.total()).c_str(), parallel::format_bytes(e.per_step.intra_node).c_str(),
+        parallel::format_bytes(e.per_step.inter_node).c_str());
   }
   if (q.cfg) {
     std::printf(
@@ -178,11 +178,11 @@ int run_plan(Args& args) {
   const bool json = args.flag("json");
   args.finish();
 
-  dist::PlanRequest q;
+  parallel::PlanRequest q;
   if (model_name) {
-    const dist::ModelSpec* spec = dist::find_model(*model_name);
+    const parallel::ModelSpec* spec = parallel::find_model(*model_name);
     require(spec != nullptr, "unknown --model '" + *model_name + "': known models are " +
-                                 dist::known_model_names() + " (or describe one with --heads and --seq-len)");
+                                 parallel::known_model_names() + " (or describe one with --heads and --seq-len)");
     require(!has_heads && !has_head_dim,
             "--heads and --head-dim are fixed by --model " + spec->name + " (" + std::to_string(spec->heads) +
                 " x " + std::to_string(spec->head_dim) + "); drop them, or drop --model");
@@ -192,7 +192,7 @@ int run_plan(Args& args) {
     q.layers = has_layers ? to_int(layers, "layers") : spec->layers;
     q.seq_len = has_seq_len ? seq_len : spec->default_seq_len;
   } else {
-    require(has_heads, "give --model NAME (" + dist::known_model_names() + ") or --heads N --seq-len L");
+    require(has_heads, "give --model NAME (" + parallel::known_model_names() + ") or --heads N --seq-len L");
     require(has_seq_len,
             "--heads needs --seq-len L (video tokens per sample): there is no model to take it from");
     q.model = "custom";
@@ -205,9 +205,9 @@ int run_plan(Args& args) {
   q.gpus_per_node = to_int(gpus_per_node, "gpus-per-node");
   q.nodes = to_int(nodes, "nodes");
   q.cfg = cfg;
-  q.dtype_bytes = dist::dtype_bytes(dtype);
+  q.dtype_bytes = parallel::dtype_bytes(dtype);
 
-  const dist::Plan plan = dist::make_plan(q);
+  const parallel::Plan plan = parallel::make_plan(q);
   if (json) {
     print_json(plan, dtype);
   } else {

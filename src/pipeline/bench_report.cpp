@@ -24,7 +24,7 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-std::vector<std::vector<StageRecord>> gather_stage_records(dist::Communicator& world, const RunRecord& mine) {
+std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicator& world, const RunRecord& mine) {
   const auto n = static_cast<int64_t>(mine.stages.size());
   auto send = at::empty({n * kFieldsPerStage}, at::kDouble);
   for (int64_t i = 0; i < n; ++i) {

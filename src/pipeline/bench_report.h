@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 #include "pipeline/run_record.h"
 
 namespace uspdit::pipeline {
@@ -18,7 +18,7 @@ struct BenchConfig {
 
 // Every rank's stages, in rank order (all ranks run the same stages in the same order).
 // Collective over `world`; the result is meaningful on rank 0.
-std::vector<std::vector<StageRecord>> gather_stage_records(dist::Communicator& world, const RunRecord& mine);
+std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicator& world, const RunRecord& mine);
 
 // The report document. `ranks` from gather_stage_records; `node_of_rank` the node index of each.
 std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,

@@ -10,7 +10,7 @@
 #include "core/memory.h"
 #include "core/progress.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
+#include "parallel/agreement.h"
 #include "io/checkpoint.h"
 #include "models/umt5/umt5_encoder.h"
 #include "models/umt5/umt5_tokenizer.h"
@@ -22,7 +22,7 @@
 
 namespace uspdit::pipeline {
 
-WanT2vPipeline::WanT2vPipeline(dist::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings)
+WanT2vPipeline::WanT2vPipeline(parallel::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings)
     : mesh_(mesh),
       files_(std::move(files)),
       settings_(settings),
@@ -37,7 +37,7 @@ void WanT2vPipeline::stage(const std::string& name, int repeat, const std::funct
   const int64_t bytes_before = world.stats().bytes_sent;
   Stopwatch sw;
   // A failure on one rank (a file unreadable on one node) fails the stage on every rank.
-  dist::run_agreed(world, work);
+  parallel::run_agreed(world, work);
   StageRecord r;
   r.name = name;
   r.repeat = repeat;
@@ -176,7 +176,7 @@ at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
     const int64_t stride = settings_.vae_tiling->stride / 8;
     const int64_t tiles = ((latents.size(3) + stride - 1) / stride) * ((latents.size(4) + stride - 1) / stride);
     core::ProgressBar bar("decoding tiles", tiles, settings_.show_progress && rank0());
-    dist::Communicator* group = settings_.parallel_vae && world.size() > 1 ? &world : nullptr;
+    parallel::Communicator* group = settings_.parallel_vae && world.size() > 1 ? &world : nullptr;
     return vae_->decode_tiled(latents, *settings_.vae_tiling, group, [&bar] { bar.advance(); });
   }
   const int rows = static_cast<int>(latents.size(3));

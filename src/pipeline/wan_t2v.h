@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/mesh.h"
+#include "parallel/mesh.h"
 #include "models/wan/wan_loader.h"
 #include "models/wan_vae/wan_vae_decoder.h"
 #include "pipeline/run_record.h"
@@ -57,7 +57,7 @@ struct PromptEmbeddings {
 
 class WanT2vPipeline {
  public:
-  WanT2vPipeline(dist::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings);
+  WanT2vPipeline(parallel::ProcessMesh& mesh, WanT2vFiles files, WanT2vSettings settings);
   ~WanT2vPipeline();
 
   // The whole run; every rank of the mesh calls it and every rank returns the video
@@ -83,13 +83,13 @@ class WanT2vPipeline {
   bool cfg_parallel() const { return mesh_.degrees().cfg == 2; }
   bool rank0() const { return mesh_.world().rank() == 0; }
 
-  dist::ProcessMesh& mesh_;
+  parallel::ProcessMesh& mesh_;
   WanT2vFiles files_;
   WanT2vSettings settings_;
   models::wan::WanCheckpoint dit_checkpoint_;
   std::shared_ptr<models::wan::WanModel> dit_;
   std::shared_ptr<models::wan_vae::WanVaeDecoder> vae_;
-  std::unique_ptr<dist::Communicator> decode_group_;  // when the world has more ranks than latent rows
+  std::unique_ptr<parallel::Communicator> decode_group_;  // when the world has more ranks than latent rows
   int decode_group_rows_ = 0;
   RunRecord record_;
 };

@@ -3,10 +3,10 @@
 #include <mpi.h>
 
 #include "core/error.h"
-#include "dist/agreement.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/agreement.h"
+#include "parallel/mpi_communicator.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 TEST(Agreement, OneFailingRankFailsEveryRankWithItsMessage) {
@@ -42,4 +42,4 @@ TEST(Agreement, SuccessEverywhereReturns) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

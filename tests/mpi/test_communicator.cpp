@@ -6,16 +6,16 @@
 #include <vector>
 
 #include "attention/usp_problem.h"
-#include "dist/mesh.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/mpi_communicator.h"
 
 namespace uspdit {
 namespace {
 
 class Comm : public ::testing::Test {
  protected:
-  void SetUp() override { world_ = std::make_unique<dist::MpiCommunicator>(MPI_COMM_WORLD, false); }
-  std::unique_ptr<dist::MpiCommunicator> world_;
+  void SetUp() override { world_ = std::make_unique<parallel::MpiCommunicator>(MPI_COMM_WORLD, false); }
+  std::unique_ptr<parallel::MpiCommunicator> world_;
 };
 
 TEST_F(Comm, AllToAllVUnevenCounts) {
@@ -54,8 +54,8 @@ TEST_F(Comm, MeshGroupsFollowTheLayout) {
   const int P = world_->size();
   for (int u = 1; u <= P; ++u) {
     if (P % u) continue;
-    dist::ParallelDegrees d{u, P / u, 1};
-    dist::ProcessMesh mesh(*world_, d);
+    parallel::ParallelDegrees d{u, P / u, 1};
+    parallel::ProcessMesh mesh(*world_, d);
     const int me = world_->rank();
     // Ulysses groups are contiguous, ring groups strided by U.
     EXPECT_EQ(mesh.ulysses().rank(), me % u);
@@ -79,8 +79,8 @@ TEST_F(Comm, MeasuredBytesEqualTheFormula) {
   const int P = world_->size();
   for (int u = 1; u <= P; ++u) {
     if (P % u) continue;
-    dist::ParallelDegrees d{u, P / u, 1};
-    dist::ProcessMesh mesh(*world_, d);
+    parallel::ParallelDegrees d{u, P / u, 1};
+    parallel::ProcessMesh mesh(*world_, d);
     attention::AttnProblem p;
     p.seq_len = 12 * P;
     p.heads = 2 * u;
@@ -91,9 +91,9 @@ TEST_F(Comm, MeasuredBytesEqualTheFormula) {
     attention::usp_attention(mesh, local.q, local.k, local.v, local.video_split, nullptr);
     const auto f = attention::traffic_formula(p.batch, p.seq_len, p.heads, p.head_dim, d.ulysses, d.ring);
     EXPECT_EQ(world_->stats().bytes_sent, static_cast<int64_t>((f.ulysses_elements + f.ring_elements) * 4))
-        << dist::describe(d);
+        << parallel::describe(d);
     // Calls: two all-to-alls when U > 1 (not four), R − 1 ring hops.
-    EXPECT_EQ(world_->stats().calls, (u > 1 ? 2 : 0) + (d.ring - 1)) << dist::describe(d);
+    EXPECT_EQ(world_->stats().calls, (u > 1 ? 2 : 0) + (d.ring - 1)) << parallel::describe(d);
   }
 }
 

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "dist/mesh.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/mpi_communicator.h"
 #include "models/hunyuan_video/hv_model.h"
 #include "models/hunyuan_video/hv_tensors.h"
 
@@ -47,11 +47,11 @@ models::hunyuan_video::HvInputs inputs_with_text(int64_t text_len) {
 }
 
 TEST(HvParallel, EveryMeshAndJointStrategyEqualsOneRank) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
   const models::hunyuan_video::HvModel model(config, models::hunyuan_video::random_hv_weights(config, at::kFloat, 5));
   auto self = world.split(world.rank(), 0);
-  dist::ProcessMesh single(*self, {1, 1, 1});
+  parallel::ProcessMesh single(*self, {1, 1, 1});
 
   // 24 divides every world size here except 5 and 7; 13 divides none but 1 and 13; 4 is shorter
   // than 5..8 ranks, so some ranks hold no text rows (refiner, split text).
@@ -59,13 +59,13 @@ TEST(HvParallel, EveryMeshAndJointStrategyEqualsOneRank) {
     const auto in = inputs_with_text(text_len);
     const auto reference = model.forward(single, in);
     ASSERT_GT(reference.abs().max().item<double>(), 1e-2);
-    for (const auto& d : dist::valid_degrees(world.size(), static_cast<int>(config.heads), false)) {
-      dist::ProcessMesh mesh(world, d);
+    for (const auto& d : parallel::valid_degrees(world.size(), static_cast<int>(config.heads), false)) {
+      parallel::ProcessMesh mesh(world, d);
       for (const char* strategy : {"auto", "split", "front", "rear"}) {
         auto out = model.forward(mesh, in, strategy);
         double err = (out - reference).abs().max().item<double>();
         MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        EXPECT_LE(err, 1e-5) << dist::describe(d) << ", text " << text_len << ", " << strategy;
+        EXPECT_LE(err, 1e-5) << parallel::describe(d) << ", text " << text_len << ", " << strategy;
       }
     }
   }

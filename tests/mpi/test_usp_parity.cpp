@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "attention/usp_problem.h"
-#include "dist/mesh.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/mpi_communicator.h"
 
 namespace uspdit {
 namespace {
@@ -27,8 +27,8 @@ double max_over_world(double value) {
   return value;
 }
 
-std::vector<dist::ParallelDegrees> all_meshes(int world) {
-  std::vector<dist::ParallelDegrees> out;
+std::vector<parallel::ParallelDegrees> all_meshes(int world) {
+  std::vector<parallel::ParallelDegrees> out;
   for (int cfg = 1; cfg <= 2; ++cfg) {
     if (world % cfg) continue;
     for (int u = 1; u <= world / cfg; ++u) {
@@ -40,12 +40,12 @@ std::vector<dist::ParallelDegrees> all_meshes(int world) {
 
 class UspParity : public ::testing::Test {
  protected:
-  void SetUp() override { world_ = std::make_unique<dist::MpiCommunicator>(MPI_COMM_WORLD, false); }
+  void SetUp() override { world_ = std::make_unique<parallel::MpiCommunicator>(MPI_COMM_WORLD, false); }
 
   // Runs one problem on one mesh; returns the max error over all ranks.
-  double run(const dist::ParallelDegrees& degrees, attention::AttnProblem problem,
+  double run(const parallel::ParallelDegrees& degrees, attention::AttnProblem problem,
              attention::JointStrategy strategy) {
-    dist::ProcessMesh mesh(*world_, degrees);
+    parallel::ProcessMesh mesh(*world_, degrees);
     auto global = attention::make_global_inputs(problem);
     auto local = attention::shard_inputs(global, mesh, strategy);
     auto out = attention::usp_attention(mesh, local.q, local.k, local.v, local.video_split,
@@ -54,7 +54,7 @@ class UspParity : public ::testing::Test {
     return max_over_world(attention::max_abs_error(gathered, attention::reference_output(global)));
   }
 
-  std::unique_ptr<dist::MpiCommunicator> world_;
+  std::unique_ptr<parallel::MpiCommunicator> world_;
 };
 
 TEST_F(UspParity, EveryFactorisationEveryTextLayoutFp32) {
@@ -82,7 +82,7 @@ TEST_F(UspParity, EveryFactorisationEveryTextLayoutFp32) {
         p.text_padding = tc.padding;
         p.seed = 1234 + seq_len;
         double err = run(degrees, p, tc.strategy);
-        EXPECT_LE(err, 1e-5) << dist::describe(degrees) << ", L=" << seq_len << ", " << tc.name;
+        EXPECT_LE(err, 1e-5) << parallel::describe(degrees) << ", L=" << seq_len << ", " << tc.name;
       }
     }
   }
@@ -103,7 +103,7 @@ TEST_F(UspParity, Bf16WithinTolerance) {
       p.dtype = at::kBFloat16;
       p.seed = 99;
       EXPECT_LE(run(degrees, p, strategy), 2e-2)
-          << dist::describe(degrees) << " bf16 " << attention::joint_strategy_name(strategy);
+          << parallel::describe(degrees) << " bf16 " << attention::joint_strategy_name(strategy);
     }
   }
 }
@@ -120,7 +120,7 @@ TEST_F(UspParity, FewerTokensThanRanks) {
     p.head_dim = 8;
     p.text_len = 3;
     p.seed = 5;
-    EXPECT_LE(run(degrees, p, attention::JointStrategy::kRear), 1e-5) << dist::describe(degrees);
+    EXPECT_LE(run(degrees, p, attention::JointStrategy::kRear), 1e-5) << parallel::describe(degrees);
   }
 }
 

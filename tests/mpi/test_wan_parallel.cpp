@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "dist/mesh.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/mpi_communicator.h"
 #include "models/wan/wan_model.h"
 #include "models/wan/wan_tensors.h"
 
@@ -37,23 +37,23 @@ models::wan::WanInputs small_inputs() {
 }
 
 TEST(WanParallel, EveryMeshEqualsOneRank) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
   const models::wan::WanModel model(config, models::wan::random_wan_weights(config, at::kFloat, 11));
   const auto inputs = small_inputs();
 
   auto self = world.split(world.rank(), 0);
-  dist::ProcessMesh single(*self, {1, 1, 1});
+  parallel::ProcessMesh single(*self, {1, 1, 1});
   const auto reference = model.forward(single, inputs);
   ASSERT_EQ(reference.sizes(), inputs.hidden_states.sizes());
   ASSERT_GT(reference.abs().max().item<double>(), 1e-2);  // not a degenerate all-zero output
 
-  for (const auto& d : dist::valid_degrees(world.size(), static_cast<int>(config.num_heads), false)) {
-    dist::ProcessMesh mesh(world, d);
+  for (const auto& d : parallel::valid_degrees(world.size(), static_cast<int>(config.num_heads), false)) {
+    parallel::ProcessMesh mesh(world, d);
     auto out = model.forward(mesh, inputs);
     double err = (out - reference).abs().max().item<double>();
     MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    EXPECT_LE(err, 1e-5) << dist::describe(d);
+    EXPECT_LE(err, 1e-5) << parallel::describe(d);
   }
 }
 

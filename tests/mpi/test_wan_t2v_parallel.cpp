@@ -7,8 +7,8 @@
 
 #include <cstdio>
 
-#include "dist/mesh.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/mpi_communicator.h"
 #include "pipeline/wan_t2v.h"
 
 namespace uspdit::pipeline {
@@ -29,25 +29,25 @@ WanT2vRequest request() {
 }
 
 TEST(WanT2vParallel, EveryMeshGivesTheSingleRankVideo) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   WanT2vSettings settings;
   settings.show_progress = false;
   auto self = world.split(world.rank(), 0);
-  dist::ProcessMesh single(*self, {1, 1, 1});
+  parallel::ProcessMesh single(*self, {1, 1, 1});
   settings.parallel_vae = false;
   const auto reference = WanT2vPipeline(single, locate_wan_t2v_files(kFixture), settings).generate(request());
   settings.parallel_vae = true;
 
   const int n = world.size();
   // The tiny DiT has 2 heads: Ulysses 1 or 2.
-  for (const auto& degrees : dist::valid_degrees(n, 2, true)) {
+  for (const auto& degrees : parallel::valid_degrees(n, 2, true)) {
     if (n == 1) continue;
-    SCOPED_TRACE(dist::describe(degrees));
-    dist::ProcessMesh mesh(world, degrees);
+    SCOPED_TRACE(parallel::describe(degrees));
+    parallel::ProcessMesh mesh(world, degrees);
     const auto video = WanT2vPipeline(mesh, locate_wan_t2v_files(kFixture), settings).generate(request());
     const double err = (video - reference).abs().max().item<double>();
     EXPECT_LE(err, 1e-4);
-    if (world.rank() == 0) std::printf("[parallel] %s: max |video - 1 rank| = %.2e\n", dist::describe(degrees).c_str(), err);
+    if (world.rank() == 0) std::printf("[parallel] %s: max |video - 1 rank| = %.2e\n", parallel::describe(degrees).c_str(), err);
     if (degrees.cfg == 2) {
       // Every rank running the text encoder for its own branch gives the same video.
       auto every_rank = settings;

@@ -7,7 +7,7 @@
 #include <mpi.h>
 
 #include "core/error.h"
-#include "dist/mpi_communicator.h"
+#include "parallel/mpi_communicator.h"
 #include "models/wan_vae/wan_vae_decoder.h"
 #include "models/wan_vae/wan_vae_loader.h"
 
@@ -23,7 +23,7 @@ WanVaeConfig small_config() {
 }
 
 TEST(WanVaeParallel, RowSplitEqualsSerial) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
   const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
   const int P = world.size();
@@ -45,7 +45,7 @@ TEST(WanVaeParallel, RowSplitEqualsSerial) {
 }
 
 TEST(WanVaeParallel, TilesDealtToRanksEqualSerialTiling) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
   const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(77);
@@ -56,7 +56,7 @@ TEST(WanVaeParallel, TilesDealtToRanksEqualSerialTiling) {
 }
 
 TEST(WanVaeParallel, FewerRowsThanRanksIsRefused) {
-  dist::MpiCommunicator world(MPI_COMM_WORLD, false);
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
   const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
   // P - 1 rows: one rank would hold none (on one rank: an empty frame, refused as a shape).

@@ -4,8 +4,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "dist/mesh.h"
-#include "dist/self_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/self_communicator.h"
 #include "io/checkpoint.h"
 #include "models/hunyuan_video/hv_loader.h"
 #include "models/hunyuan_video/hv_model.h"
@@ -28,8 +28,8 @@ double max_error(const Case& c, at::ScalarType dtype = at::kFloat, const std::st
   HvInputs x{in->load("hidden_states", at::kFloat),          in->load("timestep", at::kFloat),
              in->load("encoder_hidden_states", at::kFloat),  in->load("encoder_attention_mask", at::kFloat),
              in->load("pooled_projections", at::kFloat),     in->load("guidance", at::kFloat)};
-  dist::SelfCommunicator self;
-  dist::ProcessMesh mesh(self, {1, 1, 1});
+  parallel::SelfCommunicator self;
+  parallel::ProcessMesh mesh(self, {1, 1, 1});
   auto out = model.forward(mesh, x, strategy);
   auto expected = io::open_checkpoint(kData + c.outputs)->load("sample", at::kFloat);
   EXPECT_EQ(out.sizes(), expected.sizes());

@@ -4,10 +4,10 @@
 #include <map>
 
 #include "core/error.h"
-#include "dist/launch_env.h"
-#include "dist/runtime.h"
+#include "parallel/launch_env.h"
+#include "parallel/runtime.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 EnvLookup fake(std::map<std::string, std::string> vars) {
@@ -96,4 +96,4 @@ TEST(NodeIndices, GroupsByHostInOrderOfFirstRank) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "dist/link_check.h"
+#include "parallel/link_check.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 LinkMeasurement p2p(LinkScope scope, int a, int b, int node_a, int node_b, double gbps) {
@@ -403,4 +403,4 @@ TEST(LinkCheckEndToEnd, BadFlagsExitWithUsageCode) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

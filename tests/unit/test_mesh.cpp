@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "dist/mesh.h"
-#include "dist/sequence_split.h"
+#include "parallel/mesh.h"
+#include "parallel/sequence_split.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 TEST(Mesh, UlyssesIsContiguousRingStridedCfgOutermost) {
@@ -65,4 +65,4 @@ TEST(SequenceSplit, UnevenChunksCoverTheSequence) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "dist/nccl/cuda_check.h"
-#include "dist/nccl/nccl_plan.h"
-#include "dist/nccl/nccl_world.h"
+#include "parallel/nccl/cuda_check.h"
+#include "parallel/nccl/nccl_plan.h"
+#include "parallel/nccl/nccl_world.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 TEST(NcclPlan, DtypeMapping) {
@@ -120,6 +120,6 @@ TEST(NcclWorld, WithoutGpuFailsClearly) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel
 
 #endif  // USPDIT_HAVE_NCCL

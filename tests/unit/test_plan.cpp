@@ -9,10 +9,10 @@
 
 #include "attention/usp_problem.h"
 #include "core/error.h"
-#include "dist/mesh.h"
-#include "dist/plan.h"
+#include "parallel/mesh.h"
+#include "parallel/plan.h"
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 PlanRequest for_model(const std::string& name, int gpus_per_node, int nodes, bool cfg = false) {
@@ -278,4 +278,4 @@ TEST(PlanBinary, HelpStatesTheDefaults) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

@@ -27,12 +27,12 @@
 #include <thread>
 #include <vector>
 
-#include "dist/bootstrap.h"
-#include "dist/launch_env.h"
+#include "parallel/bootstrap.h"
+#include "parallel/launch_env.h"
 
 extern char** environ;
 
-namespace uspdit::dist {
+namespace uspdit::parallel {
 namespace {
 
 using namespace std::chrono_literals;
@@ -271,4 +271,4 @@ TEST(TcpStoreBootstrap, RootThatNeverPublishesFailsWithinTimeout) {
 }
 
 }  // namespace
-}  // namespace uspdit::dist
+}  // namespace uspdit::parallel

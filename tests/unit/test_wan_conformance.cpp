@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "dist/mesh.h"
-#include "dist/self_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/self_communicator.h"
 #include "io/checkpoint.h"
 #include "models/wan/wan_loader.h"
 #include "models/wan/wan_model.h"
@@ -28,8 +28,8 @@ double max_error(const Case& c, at::ScalarType dtype) {
   auto inputs = io::open_checkpoint(kData + c.fixture + "/" + c.inputs);
   WanInputs in{inputs->load("hidden_states", at::kFloat), inputs->load("timestep", at::kFloat),
                inputs->load("encoder_hidden_states", at::kFloat)};
-  dist::SelfCommunicator self;
-  dist::ProcessMesh mesh(self, {1, 1, 1});
+  parallel::SelfCommunicator self;
+  parallel::ProcessMesh mesh(self, {1, 1, 1});
   auto out = model.forward(mesh, in);
   auto expected = io::open_checkpoint(kData + c.fixture + "/" + c.outputs)->load("sample", at::kFloat);
   EXPECT_EQ(out.sizes(), expected.sizes());

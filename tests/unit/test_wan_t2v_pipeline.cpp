@@ -10,8 +10,8 @@
 
 #include "core/error.h"
 
-#include "dist/mesh.h"
-#include "dist/self_communicator.h"
+#include "parallel/mesh.h"
+#include "parallel/self_communicator.h"
 #include "io/checkpoint.h"
 #include "pipeline/wan_t2v.h"
 #include "pipeline/wan_t2v_files.h"
@@ -56,8 +56,8 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   const auto c = GetParam();
   const auto ref = io::open_checkpoint(kFixture + "/reference.safetensors");
   const auto expect = [&](const std::string& name) { return ref->load(std::string(c.name) + "." + name, at::kFloat); };
-  dist::SelfCommunicator self;
-  dist::ProcessMesh mesh(self, {1, 1, 1});
+  parallel::SelfCommunicator self;
+  parallel::ProcessMesh mesh(self, {1, 1, 1});
   WanT2vSettings settings;
   settings.show_progress = false;
   WanT2vPipeline pipe(mesh, locate_wan_t2v_files(kFixture + "/" + c.layout), settings);
@@ -92,8 +92,8 @@ INSTANTIATE_TEST_SUITE_P(Fixture, WanT2vConformance,
                          [](const auto& param_info) { return std::string(param_info.param.name) + "_" + param_info.param.layout; });
 
 TEST(WanT2vPipeline, GenerateRecordsEveryStage) {
-  dist::SelfCommunicator self;
-  dist::ProcessMesh mesh(self, {1, 1, 1});
+  parallel::SelfCommunicator self;
+  parallel::ProcessMesh mesh(self, {1, 1, 1});
   WanT2vSettings settings;
   settings.show_progress = false;
   settings.warmup_steps = 1;

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "dist/self_communicator.h"
+#include "parallel/self_communicator.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
 #include "models/wan_vae/wan_vae_decoder.h"
@@ -91,7 +91,7 @@ TEST(WanVae, PipelineRootAndSelfCommunicator) {
   const auto vae = WanVaeDecoder::load(root.string());
   fs::remove_all(root);
   auto z = io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z", at::kFloat);
-  dist::SelfCommunicator self;
+  parallel::SelfCommunicator self;
   EXPECT_TRUE(vae.decode(z, &self).equal(vae.decode(z)));
 }
 

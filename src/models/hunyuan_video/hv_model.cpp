@@ -7,8 +7,8 @@
 #include "attention/local_attention.h"
 #include "attention/usp.h"
 #include "core/error.h"
-#include "dist/sequence_gather.h"
-#include "dist/sequence_split.h"
+#include "parallel/sequence_gather.h"
+#include "parallel/sequence_split.h"
 #include "nn/rope3d.h"
 
 namespace uspdit::models::hunyuan_video {
@@ -57,7 +57,7 @@ at::Tensor HvModel::conditioning(const HvInputs& in) const {
 }
 
 at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid, const at::Tensor& timestep,
-                                dist::Communicator& group) const {
+                                parallel::Communicator& group) const {
   const auto& c = config_;
   const auto dtype = w_.txt_input.weight.scalar_type();
   // Conditioning of the refiner: its own timestep MLP plus the masked mean of the text (fp32).
@@ -67,18 +67,18 @@ at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid,
               nn::linear(at::silu(nn::linear(mean, w_.txt_c_in)), w_.txt_c_out).to(at::kFloat);
   auto cond_act = at::silu(cond);
   // This rank's rows of the text; every row-wise step below runs on them only.
-  const auto rows = dist::SequenceSplit::even(text.size(1), group.size());
+  const auto rows = parallel::SequenceSplit::even(text.size(1), group.size());
   const int mine = group.rank();
-  auto x = nn::linear(dist::take_chunk(text, 1, rows, mine), w_.txt_input).to(at::kFloat);
-  const auto row_valid = dist::take_chunk(valid, 1, rows, mine).unsqueeze(-1).unsqueeze(-1);  // [B, Lc, 1, 1]
+  auto x = nn::linear(parallel::take_chunk(text, 1, rows, mine), w_.txt_input).to(at::kFloat);
+  const auto row_valid = parallel::take_chunk(valid, 1, rows, mine).unsqueeze(-1).unsqueeze(-1);  // [B, Lc, 1, 1]
   for (const auto& r : w_.refiner) {
     auto gates = nn::linear(cond_act, r.modulation).to(at::kFloat).unsqueeze(1).chunk(2, -1);
     auto qkv = split_qkv(nn::linear(nn::layer_norm_fp32(x, c.eps, r.norm1_weight, r.norm1_bias).to(dtype), r.qkv),
                          c.heads);
     at::Tensor k = qkv.k, v = qkv.v;
     if (group.size() > 1) {
-      k = dist::gather_sequence(group, qkv.k.contiguous(), rows);
-      v = dist::gather_sequence(group, qkv.v.contiguous(), rows);
+      k = parallel::gather_sequence(group, qkv.k.contiguous(), rows);
+      v = parallel::gather_sequence(group, qkv.v.contiguous(), rows);
     }
     // Real rows attend to the real keys; padded rows attend to key 0 only (the reference's
     // mask: row-valid × key-valid, with key 0 always allowed), i.e. they take v[0].
@@ -88,10 +88,10 @@ at::Tensor HvModel::refine_text(const at::Tensor& text, const at::Tensor& valid,
     x = x + gates[1] * mlp_silu(nn::layer_norm_fp32(x, c.eps, r.norm2_weight, r.norm2_bias).to(dtype), r.mlp)
                            .to(at::kFloat);
   }
-  return group.size() > 1 ? dist::gather_sequence(group, x.contiguous(), rows) : x;  // [B, L, hidden] fp32
+  return group.size() > 1 ? parallel::gather_sequence(group, x.contiguous(), rows) : x;  // [B, L, hidden] fp32
 }
 
-at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const std::string& joint_strategy) const {
+at::Tensor HvModel::forward(parallel::ProcessMesh& mesh, const HvInputs& in, const std::string& joint_strategy) const {
   const auto& c = config_;
   const auto& x_in = in.hidden_states;
   require(x_in.dim() == 5 && x_in.size(1) == c.in_channels,
@@ -125,13 +125,13 @@ at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const s
                     .transpose(1, 2);
   const int sp = mesh.degrees().sequence_parallel();
   const int chunk = mesh.sequence_chunk();
-  const auto split = dist::SequenceSplit::even(f * h * w, sp);
-  auto img = dist::take_chunk(tokens, 1, split, chunk).to(at::kFloat).contiguous();
+  const auto split = parallel::SequenceSplit::even(f * h * w, sp);
+  auto img = parallel::take_chunk(tokens, 1, split, chunk).to(at::kFloat).contiguous();
   const auto rope = nn::make_rope_3d(f, h, w, c.rope_axes, c.rope_theta).rows(split.offsets[chunk], split.lengths[chunk]);
 
   const auto strategy = attention::parse_joint_strategy(joint_strategy, L, sp);
   const bool split_text = strategy == attention::JointStrategy::kSplit;
-  auto txt = split_text ? dist::take_chunk(txt_all, 1, dist::SequenceSplit::even(L, sp), chunk).contiguous() : txt_all;
+  auto txt = split_text ? parallel::take_chunk(txt_all, 1, parallel::SequenceSplit::even(L, sp), chunk).contiguous() : txt_all;
 
   // Joint attention of (img, txt) queries/keys/values through USP; returns (img_out, txt_out).
   auto joint_attention = [&](Qkv img_qkv, Qkv txt_qkv) {
@@ -186,7 +186,7 @@ at::Tensor HvModel::forward(dist::ProcessMesh& mesh, const HvInputs& in, const s
 
   auto fm = nn::linear(vec_act, w_.final_modulation).to(at::kFloat).unsqueeze(1).chunk(2, -1);  // shift, scale
   auto out = nn::linear(nn::modulate(nn::layer_norm_fp32(img, c.eps), fm[0], fm[1]).to(dtype), w_.final_linear);
-  auto all = dist::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, C·pt·ph·pw]
+  auto all = parallel::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, C·pt·ph·pw]
 
   // Unpatchify: a token's features are (C, pt, ph, pw) — channel before the patch offsets.
   const auto [pt, ph, pw] = c.patch;

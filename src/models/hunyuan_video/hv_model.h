@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "dist/mesh.h"
+#include "parallel/mesh.h"
 #include "models/hunyuan_video/hv_config.h"
 #include "models/hunyuan_video/hv_weights.h"
 
@@ -32,7 +32,7 @@ class HvModel {
 
   // Every rank of the mesh calls this with the same inputs and gets the whole output
   // [B, out_channels, F, H, W] in fp32. joint_strategy: "auto", "split", "front" or "rear".
-  at::Tensor forward(dist::ProcessMesh& mesh, const HvInputs& inputs, const std::string& joint_strategy = "auto") const;
+  at::Tensor forward(parallel::ProcessMesh& mesh, const HvInputs& inputs, const std::string& joint_strategy = "auto") const;
 
   const HvConfig& config() const { return config_; }
 
@@ -41,7 +41,7 @@ class HvModel {
   // a rank's own rows; K/V gathered for the attention over all text keys; rows gathered at the
   // end), so a 3072-wide refiner over 256 tokens is not computed in full on every rank.
   at::Tensor refine_text(const at::Tensor& text, const at::Tensor& text_valid, const at::Tensor& timestep,
-                         dist::Communicator& group) const;
+                         parallel::Communicator& group) const;
   at::Tensor conditioning(const HvInputs& in) const;
 
   HvConfig config_;

@@ -7,8 +7,8 @@
 #include "attention/local_attention.h"
 #include "attention/usp.h"
 #include "core/error.h"
-#include "dist/sequence_gather.h"
-#include "dist/sequence_split.h"
+#include "parallel/sequence_gather.h"
+#include "parallel/sequence_split.h"
 #include "nn/rope3d.h"
 
 namespace uspdit::models::wan {
@@ -28,7 +28,7 @@ at::Tensor merge_heads(const at::Tensor& x) {
 
 WanModel::WanModel(WanConfig config, WanWeights weights) : config_(config), w_(std::move(weights)) {}
 
-at::Tensor WanModel::forward(dist::ProcessMesh& mesh, const WanInputs& in) const {
+at::Tensor WanModel::forward(parallel::ProcessMesh& mesh, const WanInputs& in) const {
   const auto& c = config_;
   const auto& x_in = in.hidden_states;
   require(x_in.dim() == 5 && x_in.size(1) == c.in_dim,
@@ -49,9 +49,9 @@ at::Tensor WanModel::forward(dist::ProcessMesh& mesh, const WanInputs& in) const
   auto patches = at::conv3d(x_in.to(dtype), w_.patch_weight, w_.patch_bias, {c.patch[0], c.patch[1], c.patch[2]});
   auto all_tokens = patches.flatten(2).transpose(1, 2);  // [B, S, dim]
   const int sp = mesh.degrees().sequence_parallel();
-  const auto split = dist::SequenceSplit::even(tokens, sp);
+  const auto split = parallel::SequenceSplit::even(tokens, sp);
   const int chunk = mesh.sequence_chunk();
-  auto x = dist::take_chunk(all_tokens, 1, split, chunk).to(at::kFloat).contiguous();
+  auto x = parallel::take_chunk(all_tokens, 1, split, chunk).to(at::kFloat).contiguous();
   const auto rope = nn::make_rope_3d(f, h, w, nn::wan_rope_split(c.head_dim()), c.rope_theta)
                         .rows(split.offsets[chunk], split.lengths[chunk]);
 
@@ -94,7 +94,7 @@ at::Tensor WanModel::forward(dist::ProcessMesh& mesh, const WanInputs& in) const
 
   auto head_mod = (w_.head_modulation.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);
   auto out = nn::linear(nn::modulate(nn::layer_norm_fp32(x, c.eps), head_mod[0], head_mod[1]).to(dtype), w_.head);
-  auto all_out = dist::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, pt·ph·pw·C]
+  auto all_out = parallel::gather_sequence(mesh.sequence(), out.to(at::kFloat).contiguous(), split);  // [B, S, pt·ph·pw·C]
 
   // Unpatchify: token (f, h, w) holds (pt, ph, pw, C) with channel innermost.
   const auto [pt, ph, pw] = c.patch;

@@ -1,6 +1,6 @@
 // The Wan 2.1 text-to-video transformer, sequence-parallel over a process mesh.
 //
-// Video tokens are cut into U·R chunks (dist::SequenceSplit): each rank embeds the whole latent
+// Video tokens are cut into U·R chunks (parallel::SequenceSplit): each rank embeds the whole latent
 // (a cheap convolution), keeps its chunk, runs every block on it — self-attention through USP,
 // cross-attention to the replicated text locally (no communication), FFN row-wise — and the
 // chunks are gathered after the head. The residual stream, norms, modulation and time
@@ -9,7 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "dist/mesh.h"
+#include "parallel/mesh.h"
 #include "models/wan/wan_config.h"
 #include "models/wan/wan_weights.h"
 
@@ -27,7 +27,7 @@ class WanModel {
 
   // Every rank of the mesh's sequence group calls this with the same inputs; every rank returns
   // the whole output [B, out_dim, F, H, W] in fp32.
-  at::Tensor forward(dist::ProcessMesh& mesh, const WanInputs& inputs) const;
+  at::Tensor forward(parallel::ProcessMesh& mesh, const WanInputs& inputs) const;
 
   const WanConfig& config() const { return config_; }
 

@@ -189,12 +189,12 @@ const at::Tensor& WanVaeDecoder::weight(const std::string& name) const {
   return it->second;
 }
 
-at::Tensor WanVaeDecoder::decode(const at::Tensor& z, dist::Communicator* comm,
+at::Tensor WanVaeDecoder::decode(const at::Tensor& z, parallel::Communicator* comm,
                                  const std::function<void()>& after_each_latent_frame) const {
   return decode_unclamped(z, comm, after_each_latent_frame).clamp_(-1.0, 1.0);
 }
 
-at::Tensor WanVaeDecoder::decode_unclamped(const at::Tensor& z, dist::Communicator* comm,
+at::Tensor WanVaeDecoder::decode_unclamped(const at::Tensor& z, parallel::Communicator* comm,
                                            const std::function<void()>& after_each_latent_frame) const {
   require(z.dim() == 5 && z.size(1) == config_.z_dim && z.size(2) >= 1 && z.size(3) >= 1 && z.size(4) >= 1,
           "VAE decode: latents must be [B, " + std::to_string(config_.z_dim) + ", T, h, w], got " +
@@ -238,7 +238,7 @@ void blend(const at::Tensor& a, at::Tensor& b, int64_t extent, int64_t dim) {
 
 }  // namespace
 
-at::Tensor WanVaeDecoder::decode_tiled(const at::Tensor& z, const VaeTiling& tiling, dist::Communicator* comm,
+at::Tensor WanVaeDecoder::decode_tiled(const at::Tensor& z, const VaeTiling& tiling, parallel::Communicator* comm,
                                        const std::function<void()>& after_each_tile) const {
   constexpr int64_t kScale = 8;  // pixels per latent row/column
   require(tiling.stride > 0 && tiling.tile >= tiling.stride && tiling.stride % kScale == 0 && tiling.tile % kScale == 0,

@@ -19,7 +19,7 @@
 #include <map>
 #include <string>
 
-#include "dist/communicator.h"
+#include "parallel/communicator.h"
 #include "models/wan_vae/wan_vae_config.h"
 
 namespace uspdit::models::wan_vae {
@@ -46,7 +46,7 @@ class WanVaeDecoder {
   // gets the whole video; h must be >= comm->size(). `after_each_latent_frame` (optional) is
   // called as each latent frame is decoded, for a progress bar: the first frame is cheap (1
   // output frame), each later one makes 4.
-  at::Tensor decode(const at::Tensor& z, dist::Communicator* comm = nullptr,
+  at::Tensor decode(const at::Tensor& z, parallel::Communicator* comm = nullptr,
                     const std::function<void()>& after_each_latent_frame = {}) const;
 
   // Tiled decode for memory, as diffusers' AutoencoderKLWan.tiled_decode: overlapping latent
@@ -55,14 +55,14 @@ class WanVaeDecoder {
   // does not see past its edge; the seams are blended), equal to diffusers' tiled output. With
   // comm, tiles are dealt round-robin to the ranks and each is broadcast by the rank that made
   // it. `after_each_tile` is called on every rank as each tile arrives.
-  at::Tensor decode_tiled(const at::Tensor& z, const VaeTiling& tiling, dist::Communicator* comm = nullptr,
+  at::Tensor decode_tiled(const at::Tensor& z, const VaeTiling& tiling, parallel::Communicator* comm = nullptr,
                           const std::function<void()>& after_each_tile = {}) const;
 
   const WanVaeConfig& config() const { return config_; }
 
  private:
   // decode() without the final clamp (tiles are blended before clamping, as in diffusers).
-  at::Tensor decode_unclamped(const at::Tensor& z, dist::Communicator* comm,
+  at::Tensor decode_unclamped(const at::Tensor& z, parallel::Communicator* comm,
                               const std::function<void()>& after_each_latent_frame) const;
   const at::Tensor& weight(const std::string& name) const;
   bool has(const std::string& name) const { return weights_.count(name) != 0; }

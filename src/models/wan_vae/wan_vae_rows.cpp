@@ -9,12 +9,12 @@
 
 namespace uspdit::models::wan_vae {
 
-RowShard::RowShard(dist::Communicator* comm, int64_t rows) {
+RowShard::RowShard(parallel::Communicator* comm, int64_t rows) {
   const int parts = comm ? comm->size() : 1;
   require(rows >= parts, "VAE decode on " + std::to_string(parts) +
                              " ranks needs at least one latent row per rank; " + "the latents have " +
                              std::to_string(rows) + " rows (use fewer ranks)");
-  split_ = dist::SequenceSplit::even(rows, parts);
+  split_ = parallel::SequenceSplit::even(rows, parts);
   if (parts > 1) {
     comm_ = comm;
     rank_ = comm->rank();
@@ -47,7 +47,7 @@ void RowShard::halo_into(const at::Tensor& x, at::Tensor out) const {
   auto from_below = at::empty_like(last);
   // Two rounds of disjoint pairs, (0,1)(2,3)... then (1,2)(3,4)...: each rank exchanges with one
   // neighbour per round, so the exchange takes two steps whatever the number of ranks.
-  std::vector<std::unique_ptr<dist::PendingOp>> ops;
+  std::vector<std::unique_ptr<parallel::PendingOp>> ops;
   for (int round = 0; round < 2; ++round) {
     const bool upper = (rank_ - round) % 2 == 0;
     const int partner = upper ? rank_ + 1 : rank_ - 1;

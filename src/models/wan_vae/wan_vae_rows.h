@@ -1,4 +1,4 @@
-// A frame's rows split across the ranks of a group (uneven split as dist::SequenceSplit: the
+// A frame's rows split across the ranks of a group (uneven split as parallel::SequenceSplit: the
 // first `rows % P` ranks one row more), the split scaling with every 2x upsample. What the
 // decoder's parallel path needs: the neighbours' boundary rows before a 3x3 conv (halo), and the
 // whole frame (middle attention, final output). Serial (no communicator or one rank) is the same
@@ -9,15 +9,15 @@
 
 #include <cstdint>
 
-#include "dist/communicator.h"
-#include "dist/sequence_split.h"
+#include "parallel/communicator.h"
+#include "parallel/sequence_split.h"
 
 namespace uspdit::models::wan_vae {
 
 class RowShard {
  public:
   // `rows` of the latent frame; every rank must get one at least (UsageError otherwise).
-  RowShard(dist::Communicator* comm, int64_t rows);
+  RowShard(parallel::Communicator* comm, int64_t rows);
 
   bool parallel() const { return comm_ != nullptr; }
   // This rank's rows [begin, begin + count) at `scale` x the latent resolution.
@@ -34,8 +34,8 @@ class RowShard {
   at::Tensor gather(const at::Tensor& x, int64_t scale) const;
 
  private:
-  dist::Communicator* comm_ = nullptr;  // null when serial
-  dist::SequenceSplit split_;
+  parallel::Communicator* comm_ = nullptr;  // null when serial
+  parallel::SequenceSplit split_;
   int rank_ = 0;
 };
 

@@ -1,0 +1,71 @@
+#include "parallel/bootstrap.h"
+
+#include <mpi.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <stdexcept>
+
+namespace uspdit::parallel {
+namespace {
+
+class MpiBootstrap final : public Bootstrap {
+ public:
+  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes,
+                                 int root) override {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    uint64_t size = bytes.size();
+    MPI_Bcast(&size, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
+    std::vector<uint8_t> out = rank == root ? bytes : std::vector<uint8_t>(size);
+    MPI_Bcast(out.data(), static_cast<int>(size), MPI_UINT8_T, root, MPI_COMM_WORLD);
+    return out;
+  }
+};
+
+class TcpStoreBootstrap final : public Bootstrap {
+ public:
+  TcpStoreBootstrap(const LaunchEnv& env, int port_offset, std::chrono::milliseconds timeout)
+      : rank_(env.rank), address_(env.master_addr + ":" + std::to_string(env.master_port + port_offset)) {
+    c10d::TCPStoreOptions opts;
+    opts.port = static_cast<uint16_t>(env.master_port + port_offset);
+    opts.isServer = env.rank == 0;
+    opts.numWorkers = env.world_size;
+    opts.waitWorkers = false;
+    opts.timeout = timeout;
+    try {
+      store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot reach the rendezvous store at " + address_ +
+                               " (MASTER_ADDR/MASTER_PORT + " + std::to_string(port_offset) +
+                               "): " + e.what());
+    }
+  }
+
+  std::vector<uint8_t> broadcast(const std::string& key, const std::vector<uint8_t>& bytes,
+                                 int root) override {
+    const std::string full_key = "uspdit/" + key;
+    if (rank_ == root) store_->set(full_key, bytes);
+    try {
+      return store_->get(full_key);  // blocks until root has set it, up to the timeout
+    } catch (const std::exception& e) {
+      throw std::runtime_error("rendezvous store at " + address_ + ": rank " +
+                               std::to_string(root) + " never published '" + key + "': " + e.what());
+    }
+  }
+
+ private:
+  int rank_;
+  std::string address_;
+  c10::intrusive_ptr<c10d::TCPStore> store_;
+};
+
+}  // namespace
+
+std::unique_ptr<Bootstrap> make_mpi_bootstrap() { return std::make_unique<MpiBootstrap>(); }
+
+std::unique_ptr<Bootstrap> make_tcp_store_bootstrap(const LaunchEnv& env, int port_offset,
+                                                    std::chrono::milliseconds timeout) {
+  return std::make_unique<TcpStoreBootstrap>(env, port_offset, timeout);
+}
+
+}  // namespace uspdit::parallel

@@ -1,0 +1,184 @@
+#include "parallel/runtime.h"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "parallel/mpi_communicator.h"
+
+// The CUDA world comes from uspdit_nccl, a separate static library because only it sees CUDA
+// and NCCL headers. The hook is a plain call under USPDIT_HAVE_NCCL: CMake links uspdit_lib and
+// uspdit_nccl as a cycle of static libraries (src/CMakeLists.txt), so every program that links
+// uspdit_lib gets make_nccl_world with it. No registration at static-init time, which a static
+// library would silently drop when nothing else references its object file.
+#ifdef USPDIT_HAVE_NCCL
+#include <chrono>
+
+#include "parallel/bootstrap.h"
+#include "parallel/nccl/nccl_world.h"
+#endif
+
+namespace uspdit::parallel {
+namespace {
+
+std::string this_hostname() {
+  char name[256] = {0};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+// All ranks' host names through MPI_Allgather of fixed-size records.
+std::vector<std::string> gather_hostnames(const std::string& mine, int world) {
+  constexpr int kLen = 256;
+  std::vector<char> send(kLen, 0), recv(static_cast<size_t>(kLen) * world, 0);
+  std::copy_n(mine.begin(), std::min<size_t>(mine.size(), kLen - 1), send.begin());
+  MPI_Allgather(send.data(), kLen, MPI_CHAR, recv.data(), kLen, MPI_CHAR, MPI_COMM_WORLD);
+  std::vector<std::string> out;
+  for (int r = 0; r < world; ++r) out.emplace_back(recv.data() + static_cast<size_t>(r) * kLen);
+  return out;
+}
+
+// MPI_Init_thread, then rank, size and node layout from MPI (launchers that state the node
+// do not cover every case; host names do).
+bool start_mpi(LaunchEnv& launch, NodeInfo& nodes) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  launch.rank = rank;
+  launch.world_size = size;
+  log::set_rank(rank, size);
+  nodes.hostname = this_hostname();
+  nodes.node_of_rank = node_indices(gather_hostnames(nodes.hostname, size));
+  nodes.node_rank = nodes.node_of_rank[rank];
+  nodes.num_nodes = 1 + *std::max_element(nodes.node_of_rank.begin(), nodes.node_of_rank.end());
+  if (launch.launcher == Launcher::kSingleProcess && size > 1) {
+    // MPI found peers the environment did not describe: the local rank (which picks the GPU)
+    // is this rank's position among the ranks on its host.
+    launch.local_rank = static_cast<int>(
+        std::count(nodes.node_of_rank.begin(), nodes.node_of_rank.begin() + rank, nodes.node_rank));
+    launch.local_world_size =
+        static_cast<int>(std::count(nodes.node_of_rank.begin(), nodes.node_of_rank.end(), nodes.node_rank));
+  }
+  return provided >= MPI_THREAD_MULTIPLE;
+}
+
+#ifdef USPDIT_HAVE_NCCL
+// Node layout under torchrun, without MPI to compare host names: torchrun numbers ranks node
+// by node, local_world_size per node, and states the node as GROUP_RANK.
+NodeInfo nodes_from_launcher(const LaunchEnv& env) {
+  NodeInfo nodes;
+  nodes.hostname = this_hostname();
+  const int per_node = env.local_world_size;
+  nodes.num_nodes = (env.world_size + per_node - 1) / per_node;
+  nodes.node_rank = env.node_rank.value_or(env.rank / per_node);
+  for (int r = 0; r < env.world_size; ++r) nodes.node_of_rank.push_back(r / per_node);
+  return nodes;
+}
+
+// One process and no rendezvous point: there is nobody to tell.
+class SelfBootstrap final : public Bootstrap {
+ public:
+  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes, int) override {
+    return bytes;
+  }
+};
+
+// The NCCL unique id travels over MPI when the launcher started MPI, otherwise over a TCPStore
+// next to torchrun's own (which already occupies MASTER_PORT).
+std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi) {
+  // A rank without a usable GPU fails here, before its peers start waiting for it.
+  try {
+    select_cuda_device(env);
+  } catch (const std::runtime_error& e) {
+    throw UsageError(std::string("--device cuda, but this rank has no usable GPU (") + e.what() +
+                     "); run on GPU nodes, or use --device cpu under mpirun");
+  }
+  std::unique_ptr<Bootstrap> bootstrap;
+  if (have_mpi) {
+    bootstrap = make_mpi_bootstrap();
+  } else if (env.world_size == 1 && env.master_port == 0) {
+    bootstrap = std::make_unique<SelfBootstrap>();
+  } else {
+    bootstrap = make_tcp_store_bootstrap(env, /*port_offset=*/1, std::chrono::seconds(300));
+  }
+  return make_nccl_world(env, *bootstrap);
+}
+#endif
+
+}  // namespace
+
+std::vector<int> node_indices(const std::vector<std::string>& hostname_of_rank) {
+  std::map<std::string, int> index;
+  std::vector<int> out;
+  for (const auto& host : hostname_of_rank) {
+    auto it = index.find(host);
+    if (it == index.end()) it = index.emplace(host, static_cast<int>(index.size())).first;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+void require_backend_for(DeviceKind device, const LaunchEnv& env) {
+  if (device == DeviceKind::kCpu && !launcher_provides_mpi(env.launcher) && env.world_size > 1) {
+    throw UsageError(
+        "this job was launched by " + std::string(launcher_name(env.launcher)) + " with " +
+        std::to_string(env.world_size) +
+        " ranks, but CPU tensors communicate through MPI, which torchrun does not start. "
+        "Launch with `mpirun -np " + std::to_string(env.world_size) +
+        " build/uspdit ...` (or srun), or run on GPUs (--device cuda) where torchrun bootstraps NCCL");
+  }
+#ifndef USPDIT_HAVE_NCCL
+  if (device == DeviceKind::kCuda) {
+    throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_WITH_NCCL=ON "
+                     "on a machine with the CUDA toolkit, or use --device cpu under mpirun");
+  }
+#endif
+}
+
+std::unique_ptr<Runtime> Runtime::start(DeviceKind device) {
+  auto env = read_launch_env(process_env());
+  require_backend_for(device, env);
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->launch_ = env;
+  // CPU tensors always go through MPI (require_backend_for refused torchrun above); CUDA tensors
+  // use MPI only to bootstrap NCCL and to learn the node layout, when the launcher provides it.
+  const bool use_mpi = device == DeviceKind::kCpu || launcher_provides_mpi(env.launcher);
+  if (use_mpi) {
+    const bool thread_multiple = start_mpi(rt->launch_, rt->nodes_);
+    rt->mpi_started_ = true;
+    if (device == DeviceKind::kCpu && !thread_multiple) {
+      log::info("MPI gives no MPI_THREAD_MULTIPLE: ring transfers will not overlap with compute");
+    }
+  }
+  if (device == DeviceKind::kCpu) {
+    rt->world_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false);
+    return rt;
+  }
+#ifdef USPDIT_HAVE_NCCL
+  if (!use_mpi) {
+    log::set_rank(env.rank, env.world_size);
+    rt->nodes_ = nodes_from_launcher(env);
+  }
+  rt->world_ = make_cuda_world(rt->launch_, use_mpi);
+  return rt;
+#else
+  throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_WITH_NCCL=ON");
+#endif
+}
+
+Runtime::~Runtime() {
+  world_.reset();
+  if (mpi_started_) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+}
+
+}  // namespace uspdit::parallel

@@ -1,0 +1,53 @@
+// Process start-up for a distributed run: read the launcher, start MPI where it exists, learn
+// which node each rank is on, and hand out the world communicator for the run's device.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parallel/communicator.h"
+#include "parallel/launch_env.h"
+
+namespace uspdit::parallel {
+
+enum class DeviceKind { kCpu, kCuda };
+
+struct NodeInfo {
+  int node_rank = 0;   // index of this rank's node, 0..num_nodes-1, in order of first rank
+  int num_nodes = 1;
+  std::string hostname;
+  std::vector<int> node_of_rank;  // node index of every rank
+};
+
+class Runtime {
+ public:
+  // Throws UsageError when the launch cannot carry tensors of `device` (e.g. CPU tensors under
+  // torchrun, which gives no MPI), saying how to launch instead.
+  static std::unique_ptr<Runtime> start(DeviceKind device);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const LaunchEnv& launch() const { return launch_; }
+  const NodeInfo& nodes() const { return nodes_; }
+  Communicator& world() { return *world_; }
+  int rank() const { return launch_.rank; }
+  int world_size() const { return launch_.world_size; }
+
+ private:
+  Runtime() = default;
+  LaunchEnv launch_;
+  NodeInfo nodes_;
+  bool mpi_started_ = false;
+  std::unique_ptr<Communicator> world_;
+};
+
+// Check, before starting anything, that `device` tensors have a backend under this launcher.
+// Throws UsageError naming the fix.
+void require_backend_for(DeviceKind device, const LaunchEnv& env);
+
+// Groups ranks by host name: node index of every rank, in order of first appearance.
+std::vector<int> node_indices(const std::vector<std::string>& hostname_of_rank);
+
+}  // namespace uspdit::parallel
