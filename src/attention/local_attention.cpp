@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/device.h"
+
 namespace uspdit::attention {
 namespace {
 
@@ -34,7 +36,7 @@ std::tuple<at::Tensor, at::Tensor> kernel_with_lse(const at::Tensor& q, const at
                                                    const at::Tensor& v, const at::Tensor& mask,
                                                    std::optional<double> scale) {
   const std::optional<at::Tensor> bias = mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt;
-  if (q.is_cuda()) {
+  if (q.device() != core::host_device()) {  // attention_kernels.cpp replaces this choice
     std::optional<at::Tensor> full_bias;
     if (bias) full_bias = bias->expand({q.size(0), q.size(1), q.size(2), k.size(2)});
     auto result = at::_scaled_dot_product_efficient_attention(q, k, v, full_bias, /*compute_log_sumexp=*/true,

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/device.h"
 #include "parallel/sequence_gather.h"
 
 namespace uspdit::attention {
@@ -107,7 +108,7 @@ GatheredOutput reference_output(const GlobalInputs& g) {
 }
 
 double max_abs_error(const GatheredOutput& a, const GatheredOutput& b) {
-  auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat); };
+  auto host = [](const at::Tensor& t) { return core::to_host(t).to(at::kFloat); };
   double err = (host(a.video) - host(b.video)).abs().max().item<double>();
   if (a.text.defined() || b.text.defined()) {
     if (!a.text.defined() || !b.text.defined()) return INFINITY;

@@ -117,4 +117,8 @@ void Args::finish() const {
   throw UsageError(msg.str());
 }
 
+core::DeviceRequest device_request(Args& args) {
+  return core::parse_device_request(args.get_string("device", "auto"));
+}
+
 }  // namespace uspdit::cli

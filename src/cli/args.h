@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+
 namespace uspdit::cli {
 
 class Args {
@@ -39,5 +41,9 @@ class Args {
   std::map<std::string, std::optional<std::string>> given_;  // nullopt = bare flag
   mutable std::set<std::string> known_;
 };
+
+// --device auto|cuda|cpu (default auto: the GPU when one is visible), read by every command
+// that runs tensors.
+core::DeviceRequest device_request(Args& args);
 
 }  // namespace uspdit::cli

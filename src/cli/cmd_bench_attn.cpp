@@ -20,7 +20,7 @@ namespace {
 
 double max_over_ranks(parallel::Communicator& comm, double value) {
   auto t = at::full({1}, value, at::kDouble);
-  comm.all_reduce_max(t);
+  comm.host_all_reduce_max(t);
   return t.item<double>();
 }
 
@@ -45,10 +45,8 @@ int run_bench_attn(Args& args) {
   const int warmup = static_cast<int>(args.get_int("warmup", 1));
   const bool verify = args.flag("verify");
   const int threads = static_cast<int>(args.get_int("threads", 0));
-  const std::string device_name = args.get_string("device", "cpu");
+  const auto device = device_request(args);
   args.finish();
-  require(device_name == "cpu" || device_name == "cuda", "unknown --device '" + device_name + "': use cpu or cuda");
-  const bool cuda = device_name == "cuda";
 
   require(p.batch >= 1 && p.seq_len >= 1 && p.heads >= 1 && p.head_dim >= 1,
           "--batch, --seq-len, --heads and --head-dim must be >= 1");
@@ -56,7 +54,7 @@ int run_bench_attn(Args& args) {
           "--text-padding must be between 0 and --text-len");
   require(iters >= 1 && warmup >= 0, "--iters must be >= 1 and --warmup >= 0");
 
-  auto rt = parallel::Runtime::start(cuda ? parallel::DeviceKind::kCuda : parallel::DeviceKind::kCpu);
+  auto rt = parallel::Runtime::start(device);
   parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
                          "this attention", false);
   auto strategy = attention::parse_joint_strategy(strategy_name, p.text_len, degrees.sequence_parallel());
@@ -65,8 +63,7 @@ int run_bench_attn(Args& args) {
 
   auto global = attention::make_global_inputs(p);
   auto local = attention::shard_inputs(global, mesh, strategy);
-  // The CUDA runtime has selected this rank's GPU (local rank); "cuda" means that current device.
-  if (cuda) attention::move_to(local, at::Device(at::kCUDA));
+  attention::move_to(local, rt->device());
   const attention::JointText* text = local.text ? &*local.text : nullptr;
 
   for (int i = 0; i < warmup; ++i) {
@@ -82,6 +79,7 @@ int run_bench_attn(Args& args) {
     ring_total.compute_seconds += out.ring.compute_seconds;
     ring_total.wait_seconds += out.ring.wait_seconds;
   }
+  core::synchronize(rt->device());  // GPU kernels run asynchronously: time them to completion
   const double local_seconds = sw.seconds() / iters;
   const double bytes_per_call = static_cast<double>(rt->world().stats().bytes_sent) / iters;
   rt->world().barrier();

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/timer.h"
@@ -44,6 +45,7 @@ int run_bench_dit(Args& args) {
   const int64_t single_layers = args.get_int("single-layers", hunyuan ? layers : 0);
   const int64_t text_padding = args.get_int("text-padding", 0);
   const std::string joint = args.get_string("joint-strategy", "auto");
+  const auto device = device_request(args);
   args.finish();
   const auto dtype = parse_dtype(dtype_name);
   require(layers >= 0 && single_layers >= 0 && layers + single_layers >= 1 && iters >= 1 && warmup >= 0 &&
@@ -52,6 +54,9 @@ int run_bench_dit(Args& args) {
   require(height % 16 == 0 && width % 16 == 0, "--height and --width must be multiples of 16 (VAE 8× then patch 2×)");
   require(frames % 4 == 1, "--num-frames must be 4n+1 (the VAE compresses time 4×)");
 
+  // The device first: the random weights are drawn on the CPU and placed there.
+  auto rt = parallel::Runtime::start(device);
+  const auto& on = rt->device();
   // The model under test, as a forward function of the mesh, plus its attention shape.
   std::function<at::Tensor(parallel::ProcessMesh&)> step;
   int64_t heads = 0, head_dim = 0, attention_calls = 0, joint_text = 0;
@@ -63,31 +68,31 @@ int run_bench_dit(Args& args) {
     config.double_blocks = layers;
     config.single_blocks = single_layers;
     auto model = std::make_shared<models::hunyuan_video::HvModel>(
-        config, models::hunyuan_video::random_hv_weights(config, dtype, 0));
+        config, models::hunyuan_video::random_hv_weights(config, dtype, 0, on));
     auto in = std::make_shared<models::hunyuan_video::HvInputs>();
-    in->hidden_states = at::randn(latent, gen);
-    in->timestep = at::full({batch}, 500.0f);
-    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen);
+    in->hidden_states = at::randn(latent, gen).to(on);
+    in->timestep = at::full({batch}, 500.0f).to(on);
+    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen).to(on);
     in->encoder_attention_mask = at::ones({batch, text_len});
     if (text_padding > 0) in->encoder_attention_mask.narrow(1, text_len - text_padding, text_padding).fill_(0);
-    in->pooled_projections = at::randn({batch, config.pooled_dim}, gen);
-    in->guidance = at::full({batch}, 6000.0f);
+    in->encoder_attention_mask = in->encoder_attention_mask.to(on);
+    in->pooled_projections = at::randn({batch, config.pooled_dim}, gen).to(on);
+    in->guidance = at::full({batch}, 6000.0f).to(on);
     step = [model, in, joint](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in, joint); };
     heads = config.heads, head_dim = config.head_dim(), attention_calls = layers + single_layers;
     joint_text = text_len;
   } else {
     auto config = models::wan::wan_preset(model_name);
     config.num_layers = layers;
-    auto model = std::make_shared<models::wan::WanModel>(config, models::wan::random_wan_weights(config, dtype, 0));
+    auto model = std::make_shared<models::wan::WanModel>(config, models::wan::random_wan_weights(config, dtype, 0, on));
     auto in = std::make_shared<models::wan::WanInputs>();
-    in->hidden_states = at::randn(latent, gen);
-    in->timestep = at::full({batch}, 500.0f);
-    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen);
+    in->hidden_states = at::randn(latent, gen).to(on);
+    in->timestep = at::full({batch}, 500.0f).to(on);
+    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen).to(on);
     step = [model, in](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in); };
     heads = config.num_heads, head_dim = config.head_dim(), attention_calls = layers;
   }
 
-  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
   parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(heads), model_name, false);
   if (threads > 0) at::set_num_threads(threads);
   parallel::ProcessMesh mesh(rt->world(), degrees);
@@ -97,10 +102,11 @@ int run_bench_dit(Args& args) {
   rt->world().reset_stats();
   Stopwatch sw;
   for (int i = 0; i < iters; ++i) step(mesh);
+  core::synchronize(on);  // GPU kernels run asynchronously: time them to completion
   auto seconds = at::full({1}, sw.seconds() / iters, at::kDouble);
   auto bytes = at::full({1}, static_cast<double>(rt->world().stats().bytes_sent) / iters, at::kDouble);
-  rt->world().all_reduce_max(seconds);
-  rt->world().all_reduce_max(bytes);
+  rt->world().host_all_reduce_max(seconds);
+  rt->world().host_all_reduce_max(bytes);
   // The USP formula per attention call over the joint sequence (video + text when the text
   // travels split), in the run dtype, times the attention calls of a step. The output gather
   // after the head is extra (not attention traffic).

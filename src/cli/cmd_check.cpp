@@ -53,7 +53,7 @@ std::vector<std::string> node_hostnames(parallel::Communicator& world, const par
               reinterpret_cast<char*>(mine.data_ptr<uint8_t>()));
   auto all = at::zeros({kLen * world.size()}, at::kByte);
   std::vector<int64_t> counts(world.size(), kLen);
-  world.all_gather_v(mine, all, counts);
+  world.host_all_gather_v(mine, all, counts);
   std::vector<std::string> names(nodes.num_nodes);
   for (int r = world.size() - 1; r >= 0; --r) {
     names[nodes.node_of_rank[r]] = reinterpret_cast<const char*>(all.data_ptr<uint8_t>() + r * kLen);
@@ -196,6 +196,7 @@ int run_check(Args& args) {
   parallel::SlowLinkOptions slow;
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
+  const auto request = device_request(args);
   args.finish();
   // MPI counts are ints; the all-to-all and the exchange buffers hold `bytes` each.
   require(report.options.bandwidth_bytes >= 1 && report.options.bandwidth_bytes <= INT_MAX,
@@ -205,10 +206,9 @@ int run_check(Args& args) {
   require(simulate_per_node >= 0, "--simulate-ranks-per-node must be >= 1");
   report.options.iters = static_cast<int>(iters);
 
-  // CPU/MPI only for now: the NCCL world communicator is not wired into the runtime yet. The
-  // measurement goes through parallel::Communicator only, so the GPU check is this call with kCuda.
-  const auto device = parallel::DeviceKind::kCpu;
-  auto rt = parallel::Runtime::start(device);
+  // The links of the run's device: MPI between host buffers, NCCL between GPUs (--device).
+  auto rt = parallel::Runtime::start(request);
+  const auto device = parallel::device_kind(rt->device());
   parallel::Communicator& world = rt->world();
   const parallel::NodeInfo nodes =
       simulate_per_node ? simulated_nodes(rt->nodes(), world.rank(), world.size(), simulate_per_node)

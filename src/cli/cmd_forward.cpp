@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "cli/commands.h"
+#include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -28,54 +29,58 @@
 namespace uspdit::cli {
 namespace {
 
-// An input tensor by its diffusers argument name, as fp32; undefined when optional and absent.
-at::Tensor input(const io::TensorSource& source, const std::string& name, bool required = true) {
+// An input tensor by its diffusers argument name, as fp32 on `device`; undefined when optional
+// and absent.
+at::Tensor input(const io::TensorSource& source, const c10::Device& device, const std::string& name,
+                 bool required = true) {
   if (!source.contains(name)) {
     require(!required, "inputs " + source.label() + ": no tensor '" + name +
                            "' (inputs use diffusers' argument names: hidden_states, timestep, encoder_hidden_states"
                            ", and for HunyuanVideo encoder_attention_mask, pooled_projections, guidance)");
     return {};
   }
-  return source.load(name, at::kFloat);
+  return source.load(name, at::kFloat).to(device);
 }
 
 // A loaded DiT, whatever its family: its head count (for the mesh checks) and its forward.
 struct LoadedDit {
   int heads = 0;
   std::string description;
-  std::function<at::Tensor(parallel::ProcessMesh&, const io::TensorSource&)> forward;
+  std::function<at::Tensor(parallel::ProcessMesh&, const io::TensorSource&, const c10::Device&)> forward;
 };
 
-LoadedDit load_wan(const std::string& path, at::ScalarType dtype) {
+LoadedDit load_wan(const std::string& path, at::ScalarType dtype, c10::Device device) {
   auto ckpt = models::wan::locate_wan_checkpoint(path);
   auto source = io::open_checkpoint(ckpt.weights_dir);
   auto model = std::make_shared<models::wan::WanModel>(ckpt.config,
-                                                       models::wan::load_wan_weights(*source, ckpt.config, dtype));
+                                                       models::wan::load_wan_weights(*source, ckpt.config, dtype, device));
   LoadedDit dit;
   dit.heads = static_cast<int>(ckpt.config.num_heads);
   dit.description = "Wan 2.1 DiT " + ckpt.weights_dir + " (" + std::to_string(ckpt.config.num_layers) + " layers)";
-  dit.forward = [model](parallel::ProcessMesh& mesh, const io::TensorSource& in) {
-    return model->forward(mesh, {input(in, "hidden_states"), input(in, "timestep"), input(in, "encoder_hidden_states")});
+  dit.forward = [model](parallel::ProcessMesh& mesh, const io::TensorSource& in, const c10::Device& on) {
+    return model->forward(mesh, {input(in, on, "hidden_states"), input(in, on, "timestep"),
+                                 input(in, on, "encoder_hidden_states")});
   };
   return dit;
 }
 
-LoadedDit load_hunyuan(const std::string& path, at::ScalarType dtype, const std::string& key,
+LoadedDit load_hunyuan(const std::string& path, at::ScalarType dtype, c10::Device device, const std::string& key,
                        const std::string& joint_strategy) {
   auto ckpt = models::hunyuan_video::locate_hv_checkpoint(path);
   auto model = std::make_shared<models::hunyuan_video::HvModel>(
-      ckpt.config, models::hunyuan_video::load_hv_weights(ckpt, ckpt.config, dtype, key));
+      ckpt.config, models::hunyuan_video::load_hv_weights(ckpt, ckpt.config, dtype, device, key));
   LoadedDit dit;
   dit.heads = static_cast<int>(ckpt.config.heads);
   dit.description = "HunyuanVideo DiT " + ckpt.weights + " (" + std::to_string(ckpt.config.double_blocks) + "+" +
                     std::to_string(ckpt.config.single_blocks) + " blocks, '" + key + "')";
-  dit.forward = [model, joint_strategy](parallel::ProcessMesh& mesh, const io::TensorSource& in) {
-    models::hunyuan_video::HvInputs x{input(in, "hidden_states"),
-                                      input(in, "timestep"),
-                                      input(in, "encoder_hidden_states"),
-                                      input(in, "encoder_attention_mask", false),
-                                      input(in, "pooled_projections"),
-                                      input(in, "guidance", false)};
+  dit.forward = [model, joint_strategy](parallel::ProcessMesh& mesh, const io::TensorSource& in,
+                                        const c10::Device& on) {
+    models::hunyuan_video::HvInputs x{input(in, on, "hidden_states"),
+                                      input(in, on, "timestep"),
+                                      input(in, on, "encoder_hidden_states"),
+                                      input(in, on, "encoder_attention_mask", false),
+                                      input(in, on, "pooled_projections"),
+                                      input(in, on, "guidance", false)};
     return model->forward(mesh, x, joint_strategy);
   };
   return dit;
@@ -95,6 +100,7 @@ int run_forward(Args& args) {
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const int threads = static_cast<int>(args.get_int("threads", 0));
+  const auto device = device_request(args);
   args.finish();
 
   require(ckpt && inputs_path && output_path,
@@ -106,7 +112,7 @@ int run_forward(Args& args) {
   require(out_dir.empty() || std::filesystem::is_directory(out_dir),
           "--output " + *output_path + ": directory " + out_dir.string() + " does not exist");
 
-  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
+  auto rt = parallel::Runtime::start(device);
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
 
@@ -117,8 +123,9 @@ int run_forward(Args& args) {
   Stopwatch load_time;
   LoadedDit dit;
   parallel::run_agreed(world, [&] {
-    dit = family == models::DitFamily::kWan21 ? load_wan(*ckpt, dtype)
-                                             : load_hunyuan(*ckpt, dtype, ema ? "ema" : "module", joint_strategy);
+    dit = family == models::DitFamily::kWan21
+              ? load_wan(*ckpt, dtype, rt->device())
+              : load_hunyuan(*ckpt, dtype, rt->device(), ema ? "ema" : "module", joint_strategy);
   });
   const double load_seconds = load_time.seconds();
   const int64_t load_peak = peak_rss_bytes();
@@ -129,7 +136,7 @@ int run_forward(Args& args) {
   parallel::ProcessMesh mesh(world, degrees);
   at::Tensor sample;
   Stopwatch forward_time;
-  parallel::run_agreed(world, [&] { sample = dit.forward(mesh, *inputs); });
+  parallel::run_agreed(world, [&] { sample = core::to_host(dit.forward(mesh, *inputs, rt->device())); });
   const double forward_seconds = forward_time.seconds();
   if (rt->rank() == 0) io::write_safetensors(*output_path, {{"sample", sample}});
   world.barrier();  // the file exists once any rank returns

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -37,7 +38,8 @@ constexpr const char* kUsage =
     "--height H] [--frame_num 81] [--sample_steps 50] [--sample_shift 5] [--sample_guide_scale 5] "
     "[--sample_solver unipc|dpm++|euler] [--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] "
     "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
-    "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]]";
+    "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] [--device auto|cuda|cpu] "
+    "[--t5_cpu]";
 
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
@@ -93,7 +95,7 @@ int run_generate(Args& args) {
   (void)args.flag("enable-slicing");
   settings.text_encoder_on_every_rank = args.flag("text-encoder-on-every-rank");
   settings.show_progress = !args.flag("no-progress");
-  // The CPU build runs everything on the CPU; on GPU builds this keeps the text encoder there.
+  // Wan's --t5_cpu: the text encoder runs on the host (no GPU memory for umt5-xxl's 11 GB).
   const bool t5_cpu = args.flag("t5-cpu");
   pipeline::WanT2vFileOverrides overrides;
   overrides.text_encoder = args.get_string("t5-checkpoint", "");
@@ -103,8 +105,8 @@ int run_generate(Args& args) {
   // Wan's cache_video writes through imageio at quality 8, which is libx264 crf 10.
   const int crf = static_cast<int>(args.get_int("crf", 10));
   const int threads = static_cast<int>(args.get_int("threads", 0));
+  const auto device = device_request(args);
   args.finish();
-  (void)t5_cpu;
 
   require(ckpt_dir.has_value(), std::string("--ckpt_dir is required. ") + kUsage);
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1, "--warmup_steps must be >= 0 and --n_repeats >= 1");
@@ -113,7 +115,9 @@ int run_generate(Args& args) {
           "--vae-tile-size and --vae-tile-stride must be multiples of 8 pixels with size >= stride > 0");
 
   // Everything below that can fail on bad input runs on every rank before any weight is read.
-  auto rt = parallel::Runtime::start(parallel::DeviceKind::kCpu);
+  auto rt = parallel::Runtime::start(device);
+  settings.device = rt->device();
+  settings.text_device = t5_cpu ? core::host_device() : rt->device();
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
   pipeline::WanT2vFiles files;
@@ -145,10 +149,11 @@ int run_generate(Args& args) {
   log::info("generate: Wan 2.1 " + request.task + " from " + *ckpt_dir + " (" + files.layout + " layout), " +
             std::to_string(request.width) + "x" + std::to_string(request.height) + ", " +
             std::to_string(request.frames) + " frames, " + std::to_string(request.steps) + " steps, " +
-            std::to_string(rt->world_size()) + " rank(s): " + parallel::describe(degrees));
+            std::to_string(rt->world_size()) + " rank(s) on " + core::device_label(rt->device()) + ": " +
+            parallel::describe(degrees));
   parallel::ProcessMesh mesh(world, degrees);
   pipeline::WanT2vPipeline pipe(mesh, files, settings);
-  const auto video = pipe.generate(request);
+  const auto video = core::to_host(pipe.generate(request));
 
   // Rank 0 writes; every rank learns whether that worked, so none exits 0 after a failed write.
   parallel::run_agreed(world, [&] {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/device.h"
 #include "io/safetensors.h"
 
 namespace uspdit::io {
@@ -31,7 +32,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   json << '{';
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    auto t = tensor.to(at::kCPU).contiguous();
+    auto t = core::to_host(tensor).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * t.element_size();
     if (!data.empty()) json << ',';
     json << '"' << json_escape(name) << "\":{\"dtype\":\"" << safetensors_dtype_name(t.scalar_type())

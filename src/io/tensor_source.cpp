@@ -6,6 +6,7 @@
 #include <ATen/ops/from_blob.h>
 #include <c10/core/ScalarType.h>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace uspdit::io {
@@ -48,6 +49,15 @@ at::Tensor TensorSource::load(const std::string& name, at::ScalarType dtype) con
   out.copy_(source);
   loc.file->release(loc.offset, loc.span);
   return out;
+}
+
+at::Tensor TensorSource::load(const std::string& name, at::ScalarType dtype, core::DeviceUploader& to) const {
+  const Location loc = locate(name);
+  loc.file->will_need(loc.offset, loc.span);
+  at::Tensor staged = to.staging(loc.info.shape, dtype);
+  staged.copy_(view_at(loc));
+  loc.file->release(loc.offset, loc.span);
+  return to.upload(staged);
 }
 
 void TensorSource::missing_tensor(const std::string& name) const {

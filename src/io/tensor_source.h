@@ -15,6 +15,10 @@
 
 #include "io/mapped_file.h"
 
+namespace uspdit::core {
+class DeviceUploader;
+}  // namespace uspdit::core
+
 namespace uspdit::io {
 
 struct TensorInfo {
@@ -43,6 +47,9 @@ class TensorSource {
   // mapping (peak memory: this one tensor). Drops the source pages from memory afterwards.
   at::Tensor load(const std::string& name, at::ScalarType dtype) const;
   at::Tensor load(const std::string& name) const { return load(name, info(name).dtype); }
+  // The same, on the uploader's device: converted straight into its pinned staging buffer and
+  // copied from there, so host memory holds the staging buffers, never a model.
+  at::Tensor load(const std::string& name, at::ScalarType dtype, core::DeviceUploader& to) const;
 
  protected:
   // Where a tensor's elements are: element [0, ..., 0] at `offset` in `file`, `span` bytes

@@ -33,7 +33,7 @@ at::Tensor modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tens
 
 at::Tensor timestep_embedding(const at::Tensor& timesteps, int64_t dim, double max_period, at::ScalarType compute) {
   const int64_t half = dim / 2;
-  auto exponent = at::arange(half, at::TensorOptions().dtype(compute)) / static_cast<double>(half);
+  auto exponent = at::arange(half, timesteps.options().dtype(compute)) / static_cast<double>(half);
   auto freqs = at::exp(-std::log(max_period) * exponent);
   auto args = timesteps.to(compute).unsqueeze(1) * freqs.unsqueeze(0);
   return at::cat({at::cos(args), at::sin(args)}, 1).to(at::kFloat);

@@ -16,9 +16,9 @@ std::array<int64_t, 3> wan_rope_split(int64_t head_dim) {
 }
 
 RopeTable make_rope_3d(int64_t frames, int64_t height, int64_t width, std::array<int64_t, 3> axis_dims,
-                       double theta) {
+                       double theta, c10::Device device) {
   const std::array<int64_t, 3> extent = {frames, height, width};
-  auto f64 = at::TensorOptions().dtype(at::kDouble);
+  auto f64 = at::TensorOptions().dtype(at::kDouble).device(device);
   std::vector<at::Tensor> angles;  // per axis: [F, H, W, d_axis/2]
   for (int axis = 0; axis < 3; ++axis) {
     const int64_t d = axis_dims[axis];

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <array>
 
@@ -21,9 +22,10 @@ struct RopeTable {
   RopeTable rows(int64_t start, int64_t length) const;
 };
 
-// axis_dims: channels per axis (t, h, w), summing to head_dim, each even.
+// axis_dims: channels per axis (t, h, w), summing to head_dim, each even. Built in float64 on
+// `device` (the activations' device), then held in fp32/complex64.
 RopeTable make_rope_3d(int64_t frames, int64_t height, int64_t width, std::array<int64_t, 3> axis_dims,
-                       double theta);
+                       double theta, c10::Device device);
 
 // Wan's split of a head dimension d: t = d − 4·(d/6), h = w = 2·(d/6).
 std::array<int64_t, 3> wan_rope_split(int64_t head_dim);

@@ -24,16 +24,16 @@ void run_agreed(Communicator& comm, const std::function<void()>& step) {
   }
   // Under max, the lowest failing rank wins (INT_MAX - rank); -1 when every rank succeeded.
   auto first = at::full({1}, static_cast<int64_t>(failed ? INT_MAX - comm.rank() : -1), at::kLong);
-  comm.all_reduce_max(first);
+  comm.host_all_reduce_max(first);
   if (first.item<int64_t>() < 0) return;
   const int root = static_cast<int>(INT_MAX - first.item<int64_t>());
   // Root's message and whether it was a usage error, so every rank exits with the same code.
   auto header = at::tensor({static_cast<int64_t>(message.size()), static_cast<int64_t>(usage)}, at::kLong);
-  comm.broadcast(header, root);
+  comm.host_broadcast(header, root);
   const int64_t length = header[0].item<int64_t>();
   auto bytes = at::zeros({length + 1}, at::kByte);
   if (comm.rank() == root) std::copy(message.begin(), message.end(), bytes.data_ptr<uint8_t>());
-  comm.broadcast(bytes, root);
+  comm.host_broadcast(bytes, root);
   std::string text(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), length);
   if (comm.rank() != root) text = "rank " + std::to_string(root) + ": " + text;
   if (header[1].item<int64_t>() != 0) throw UsageError(text);

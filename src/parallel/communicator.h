@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,8 @@ class Communicator {
   virtual std::string backend() const = 0;
   // Whether tensors on this device can be passed to this communicator.
   virtual bool accepts(const at::Tensor& tensor) const = 0;
+  // The device whose tensors this communicator moves (the CPU for MPI, this rank's GPU for NCCL).
+  virtual c10::Device device() const = 0;
 
   // Rank i sends send[send_offsets(i) .. + send_counts[i]) to rank i and receives
   // recv_counts[i] elements from rank i, placed contiguously in rank order in recv.
@@ -57,6 +60,14 @@ class Communicator {
 
   // A communicator over the ranks that pass the same color, ordered by key. Collective.
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+
+  // The host channel: small bookkeeping messages on CPU tensors (run agreement, maxima over
+  // ranks, report gathers), whatever the data backend. MPI takes them as they are; a backend
+  // that moves only device tensors (NCCL) gets a copy staged through device(). Collective, in
+  // the same order as the data calls; meant for bytes, not activations.
+  void host_broadcast(at::Tensor& tensor, int root);
+  void host_all_reduce_max(at::Tensor& tensor);
+  void host_all_gather_v(const at::Tensor& send, at::Tensor& recv, std::span<const int64_t> counts);
 
   const CommStats& stats() const { return *stats_; }
   void reset_stats() { *stats_ = CommStats{}; }

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/device.h"
 #include "core/timer.h"
 
 namespace uspdit::parallel {
@@ -122,13 +123,16 @@ double median(std::vector<double> values) {
 // faults the pages in and lines the two ranks up, so the timed ones measure the link, not the
 // skew of arriving at it.
 double time_exchange(Communicator& comm, int peer, int64_t bytes, int iters) {
-  auto send = at::zeros({bytes}, at::kByte);
-  auto recv = at::zeros({bytes}, at::kByte);
+  const auto bytes_on_device = at::TensorOptions().dtype(at::kByte).device(comm.device());
+  auto send = at::zeros({bytes}, bytes_on_device);
+  auto recv = at::zeros({bytes}, bytes_on_device);
   comm.send_recv_async(send, peer, recv, peer)->wait();
+  core::synchronize(comm.device());
   std::vector<double> times;
   for (int i = 0; i < iters; ++i) {
     Stopwatch sw;
     comm.send_recv_async(send, peer, recv, peer)->wait();
+    core::synchronize(comm.device());  // a GPU transfer completes on its stream, not in wait()
     times.push_back(sw.seconds());
   }
   return median(times);
@@ -141,14 +145,17 @@ int64_t all_to_all_chunk(int64_t bytes, int group_size) {
 
 double time_all_to_all(Communicator& comm, int64_t bytes, int iters) {
   const int64_t chunk = all_to_all_chunk(bytes, comm.size());
-  auto send = at::zeros({chunk * comm.size()}, at::kByte);
-  auto recv = at::zeros({chunk * comm.size()}, at::kByte);
+  const auto bytes_on_device = at::TensorOptions().dtype(at::kByte).device(comm.device());
+  auto send = at::zeros({chunk * comm.size()}, bytes_on_device);
+  auto recv = at::zeros({chunk * comm.size()}, bytes_on_device);
   std::vector<int64_t> counts(comm.size(), chunk);
   comm.all_to_all_v(send, counts, recv, counts);
+  core::synchronize(comm.device());
   std::vector<double> times;
   for (int i = 0; i < iters; ++i) {
     Stopwatch sw;
     comm.all_to_all_v(send, counts, recv, counts);
+    core::synchronize(comm.device());
     times.push_back(sw.seconds());
   }
   return median(times);
@@ -210,7 +217,7 @@ std::vector<LinkMeasurement> measure_links(Communicator& world, const NodeInfo& 
     t[2 * index] = time_all_to_all(world, options.latency_bytes, options.latency_iters);
     t[2 * index + 1] = time_all_to_all(world, options.bandwidth_bytes, options.iters);
   }
-  if (!plan.links.empty()) world.all_reduce_max(seconds);
+  if (!plan.links.empty()) world.host_all_reduce_max(seconds);
 
   std::vector<LinkMeasurement> out;
   for (size_t i = 0; i < plan.links.size(); ++i) {
@@ -419,7 +426,7 @@ std::vector<EnvFinding> gather_env_findings(Communicator& world, const std::vect
   for (const auto& w : local) mine.data_ptr<uint8_t>()[w.rule] = 1;
   auto all = at::zeros({rules * world.size()}, at::kByte);
   std::vector<int64_t> counts(world.size(), rules);
-  world.all_gather_v(mine, all, counts);
+  world.host_all_gather_v(mine, all, counts);
   const uint8_t* fired = all.data_ptr<uint8_t>();
   std::vector<EnvFinding> findings;
   for (int64_t rule = 0; rule < rules; ++rule) {

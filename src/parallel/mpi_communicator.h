@@ -20,6 +20,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
   bool accepts(const at::Tensor& tensor) const override;
+  c10::Device device() const override { return c10::Device(c10::DeviceType::CPU); }
 
   void all_to_all_v(const at::Tensor& send, std::span<const int64_t> send_counts, at::Tensor& recv,
                     std::span<const int64_t> recv_counts) override;

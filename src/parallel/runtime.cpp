@@ -141,8 +141,16 @@ void require_backend_for(DeviceKind device, const LaunchEnv& env) {
 #endif
 }
 
-std::unique_ptr<Runtime> Runtime::start(DeviceKind device) {
+DeviceKind device_kind(const c10::Device& device) {
+  return device.is_cpu() ? DeviceKind::kCpu : DeviceKind::kCuda;
+}
+
+std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
   auto env = read_launch_env(process_env());
+  // Decided before anything starts, from what this process sees: a rank without the GPU it was
+  // asked for fails on its own, with the same message as its peers, instead of in a collective.
+  const auto gpus = core::probe_accelerators();
+  const DeviceKind device = device_kind(core::choose_device(request, env.local_rank, gpus));
   require_backend_for(device, env);
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->launch_ = env;
@@ -156,10 +164,13 @@ std::unique_ptr<Runtime> Runtime::start(DeviceKind device) {
       log::info("MPI gives no MPI_THREAD_MULTIPLE: ring transfers will not overlap with compute");
     }
   }
+  // The local rank may only now be known (MPI found peers the environment did not describe).
+  rt->device_ = core::choose_device(request, rt->launch_.local_rank, gpus);
   if (device == DeviceKind::kCpu) {
     rt->world_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false);
     return rt;
   }
+  core::make_current(rt->device_);
 #ifdef USPDIT_HAVE_NCCL
   if (!use_mpi) {
     log::set_rank(env.rank, env.world_size);
@@ -168,7 +179,8 @@ std::unique_ptr<Runtime> Runtime::start(DeviceKind device) {
   rt->world_ = make_cuda_world(rt->launch_, use_mpi);
   return rt;
 #else
-  throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_WITH_NCCL=ON");
+  throw UsageError("--device cuda: this uspdit build has no NCCL communicator for GPU tensors; build it with "
+                   "BUILD_TYPE=cuda scripts/build.sh, or use --device cpu under mpirun");
 #endif
 }
 

@@ -6,12 +6,17 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+
+#include "core/device.h"
 #include "parallel/communicator.h"
 #include "parallel/launch_env.h"
 
 namespace uspdit::parallel {
 
+// Which data backend a device needs: MPI for host tensors, NCCL for GPU tensors.
 enum class DeviceKind { kCpu, kCuda };
+DeviceKind device_kind(const c10::Device& device);
 
 struct NodeInfo {
   int node_rank = 0;   // index of this rank's node, 0..num_nodes-1, in order of first rank
@@ -22,9 +27,10 @@ struct NodeInfo {
 
 class Runtime {
  public:
-  // Throws UsageError when the launch cannot carry tensors of `device` (e.g. CPU tensors under
-  // torchrun, which gives no MPI), saying how to launch instead.
-  static std::unique_ptr<Runtime> start(DeviceKind device);
+  // Makes the run's device decision (core::choose_device with this rank's local rank) and starts
+  // the communicators for it. Throws UsageError when no such device exists or the launch cannot
+  // carry its tensors (e.g. CPU tensors under torchrun, which gives no MPI), saying what to do.
+  static std::unique_ptr<Runtime> start(core::DeviceRequest request);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -32,6 +38,8 @@ class Runtime {
   const LaunchEnv& launch() const { return launch_; }
   const NodeInfo& nodes() const { return nodes_; }
   Communicator& world() { return *world_; }
+  // This rank's device: every stage's tensors live there.
+  const c10::Device& device() const { return device_; }
   int rank() const { return launch_.rank; }
   int world_size() const { return launch_.world_size; }
 
@@ -39,6 +47,7 @@ class Runtime {
   Runtime() = default;
   LaunchEnv launch_;
   NodeInfo nodes_;
+  c10::Device device_ = core::host_device();
   bool mpi_started_ = false;
   std::unique_ptr<Communicator> world_;
 };

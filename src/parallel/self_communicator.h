@@ -12,6 +12,7 @@ class SelfCommunicator final : public Communicator {
   int size() const override { return 1; }
   std::string backend() const override { return "self"; }
   bool accepts(const at::Tensor&) const override { return true; }
+  c10::Device device() const override { return c10::Device(c10::DeviceType::CPU); }
 
   void all_to_all_v(const at::Tensor& send, std::span<const int64_t> send_counts, at::Tensor& recv,
                     std::span<const int64_t> recv_counts) override;

@@ -13,7 +13,7 @@
 namespace uspdit::pipeline {
 namespace {
 
-constexpr int kFieldsPerStage = 3;  // seconds, peak bytes, bytes sent
+constexpr int kFieldsPerStage = 5;  // seconds, peak bytes, bytes sent, device peak, device free
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -32,11 +32,13 @@ std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicato
     send[i * kFieldsPerStage] = s.seconds;
     send[i * kFieldsPerStage + 1] = static_cast<double>(s.peak_rss_bytes);
     send[i * kFieldsPerStage + 2] = static_cast<double>(s.bytes_sent);
+    send[i * kFieldsPerStage + 3] = static_cast<double>(s.peak_device_bytes);
+    send[i * kFieldsPerStage + 4] = static_cast<double>(s.device_free_bytes);
   }
   const int size = world.size();
   auto recv = at::empty({size * n * kFieldsPerStage}, at::kDouble);
   std::vector<int64_t> counts(static_cast<size_t>(size), n * kFieldsPerStage);
-  world.all_gather_v(send, recv, counts);
+  world.host_all_gather_v(send, recv, counts);
   const double* v = recv.data_ptr<double>();
   std::vector<std::vector<StageRecord>> out(static_cast<size_t>(size), mine.stages);
   for (int r = 0; r < size; ++r) {
@@ -46,6 +48,8 @@ std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicato
       s.seconds = f[0];
       s.peak_rss_bytes = static_cast<int64_t>(f[1]);
       s.bytes_sent = static_cast<int64_t>(f[2]);
+      s.peak_device_bytes = static_cast<int64_t>(f[3]);
+      s.device_free_bytes = static_cast<int64_t>(f[4]);
     }
   }
   return out;
@@ -70,16 +74,18 @@ std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
   w.key("repeats").value(static_cast<int64_t>(totals.size()));
   w.key("denoise_and_decode_seconds_median").value(median(totals));
   w.key("step_seconds_median").value(median(steps));
-  int64_t peak = 0, sent = 0;
+  int64_t peak = 0, sent = 0, device_peak = 0;
   for (const auto& rank : ranks) {
     int64_t rank_sent = 0;
     for (const auto& s : rank) {
       peak = std::max(peak, s.peak_rss_bytes);
+      device_peak = std::max(device_peak, s.peak_device_bytes);
       rank_sent += s.bytes_sent;
     }
     sent = std::max(sent, rank_sent);
   }
   w.key("peak_rss_bytes_max_rank").value(peak);
+  w.key("peak_device_bytes_max_rank").value(device_peak);
   w.key("bytes_sent_max_rank").value(sent);
   w.end_object();
 
@@ -101,7 +107,9 @@ std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
     w.key("stages").begin_array();
     for (const auto& s : ranks[r]) {
       w.begin_object().key("name").value(s.name).key("repeat").value(s.repeat).key("seconds").value(s.seconds);
-      w.key("peak_rss_bytes").value(s.peak_rss_bytes).key("bytes_sent").value(s.bytes_sent).end_object();
+      w.key("peak_rss_bytes").value(s.peak_rss_bytes).key("bytes_sent").value(s.bytes_sent);
+      w.key("peak_device_bytes").value(s.peak_device_bytes).key("device_free_bytes").value(s.device_free_bytes);
+      w.end_object();
     }
     w.end_array().end_object();
   }

@@ -14,6 +14,8 @@ struct StageRecord {
   double seconds = 0;
   int64_t peak_rss_bytes = 0;   // this stage's own peak (see core/memory.h reset_peak_rss)
   int64_t bytes_sent = 0;       // to other ranks, all communicators of the world
+  int64_t peak_device_bytes = 0;  // GPU runs: the caching allocator's peak in this stage (0 on the CPU)
+  int64_t device_free_bytes = 0;  // GPU runs: the driver's free memory at the stage's end
 };
 
 struct RunRecord {

@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -34,21 +35,33 @@ WanT2vPipeline::~WanT2vPipeline() = default;
 void WanT2vPipeline::stage(const std::string& name, int repeat, const std::function<void()>& work) {
   auto& world = mesh_.world();
   reset_peak_rss();
+  core::reset_device_peak(settings_.device);
   const int64_t bytes_before = world.stats().bytes_sent;
   Stopwatch sw;
   // A failure on one rank (a file unreadable on one node) fails the stage on every rank.
-  parallel::run_agreed(world, work);
+  parallel::run_agreed(world, [&] {
+    work();
+    core::synchronize(settings_.device);  // the stage's GPU work is done when its time is read
+  });
   StageRecord r;
   r.name = name;
   r.repeat = repeat;
   r.seconds = sw.seconds();
   r.peak_rss_bytes = peak_rss_bytes();
   r.bytes_sent = world.stats().bytes_sent - bytes_before;
+  const auto memory = core::device_memory(settings_.device);
+  r.peak_device_bytes = memory.peak_allocated;
+  r.device_free_bytes = memory.free;
   record_.stages.push_back(r);
   std::ostringstream line;
   line.precision(3);
   line << name << (repeat > 0 ? " (run " + std::to_string(repeat + 1) + ")" : "") << ": " << std::fixed << r.seconds
        << " s, peak " << static_cast<double>(r.peak_rss_bytes) / (1 << 30) << " GiB on rank 0";
+  if (r.peak_device_bytes > 0) {
+    line << " (host), " << static_cast<double>(r.peak_device_bytes) / (1 << 30) << " GiB on "
+         << core::device_label(settings_.device) << ", " << static_cast<double>(r.device_free_bytes) / (1 << 30)
+         << " GiB free";
+  }
   log::info(line.str());
 }
 
@@ -58,7 +71,7 @@ const models::wan::WanModel& WanT2vPipeline::dit() {
       const auto& ckpt = dit_checkpoint_;
       auto source = io::open_checkpoint(ckpt.weights_dir);
       dit_ = std::make_shared<models::wan::WanModel>(
-          ckpt.config, models::wan::load_wan_weights(*source, ckpt.config, settings_.dit_dtype));
+          ckpt.config, models::wan::load_wan_weights(*source, ckpt.config, settings_.dit_dtype, settings_.device));
     });
   }
   return *dit_;
@@ -67,7 +80,7 @@ const models::wan::WanModel& WanT2vPipeline::dit() {
 at::Tensor WanT2vPipeline::run_text_encoder(const std::vector<std::string>& prompts, int64_t len, int64_t width) {
   core::ProgressBar bar("text encoder", static_cast<int64_t>(prompts.size()), settings_.show_progress && rank0());
   const auto tokenizer = models::umt5::Umt5Tokenizer::load(files_.tokenizer);
-  const auto encoder = models::umt5::Umt5Encoder::load(files_.text_encoder, settings_.text_dtype);
+  const auto encoder = models::umt5::Umt5Encoder::load(files_.text_encoder, settings_.text_dtype, settings_.text_device);
   require(encoder.config().dim == width, "text encoder " + files_.text_encoder + " is " +
                                              std::to_string(encoder.config().dim) + " wide, but the DiT expects text_dim " +
                                              std::to_string(width) + " (is --t5-checkpoint the umt5-xxl of this model?)");
@@ -75,10 +88,11 @@ at::Tensor WanT2vPipeline::run_text_encoder(const std::vector<std::string>& prom
   for (const auto& prompt : prompts) {
     const auto tokens = tokenizer.encode({prompt}, len);
     // Wan keeps the encoder output of the prompt's own tokens and zero-pads to text_len.
-    rows.push_back(encoder.encode(tokens) * tokens.mask.unsqueeze(-1).to(at::kFloat));
+    const auto encoded = encoder.encode(tokens);
+    rows.push_back(encoded * tokens.mask.unsqueeze(-1).to(encoded.device(), at::kFloat));
     bar.advance();
   }
-  return at::cat(rows, 0).contiguous();
+  return at::cat(rows, 0).to(settings_.device).contiguous();
   // The encoder goes out of scope here: its memory is free before the DiT is loaded.
 }
 
@@ -95,7 +109,10 @@ PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
     if (branch != 1) prompts.push_back(request.prompt);
     if (guided && branch != 0) prompts.push_back(request.negative());
     at::Tensor embeddings;
-    stage("encode_text", 0, [&] { embeddings = run_text_encoder(prompts, len, dit_config.text_dim); });
+    stage("encode_text", 0, [&] {
+      embeddings = run_text_encoder(prompts, len, dit_config.text_dim);
+      core::release_cached_memory(settings_.text_device);  // the encoder's blocks, before the DiT's
+    });
     int64_t row = 0;
     if (branch != 1) out.cond = embeddings.narrow(0, row++, 1);
     if (guided && branch != 0) out.uncond = embeddings.narrow(0, row++, 1);
@@ -108,10 +125,12 @@ PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
   at::Tensor embeddings;
   stage("encode_text", 0, [&] {
     if (world.rank() == 0) embeddings = run_text_encoder(prompts, len, dit_config.text_dim);
+    core::release_cached_memory(settings_.text_device);  // the encoder's blocks, before the DiT's
   });
   stage("share_text", 0, [&] {
     if (world.rank() != 0) {
-      embeddings = at::empty({static_cast<int64_t>(prompts.size()), len, dit_config.text_dim}, at::kFloat);
+      embeddings = at::empty({static_cast<int64_t>(prompts.size()), len, dit_config.text_dim},
+                             at::TensorOptions().dtype(at::kFloat).device(settings_.device));
     }
     world.broadcast(embeddings, 0);
   });
@@ -121,10 +140,12 @@ PromptEmbeddings WanT2vPipeline::encode_prompts(const WanT2vRequest& request) {
 }
 
 at::Tensor WanT2vPipeline::initial_noise(const WanT2vRequest& request) const {
-  // Drawn on the CPU from the seed, identically on every rank: torch.randn(shape,
-  // generator=torch.Generator().manual_seed(seed)) gives the same numbers.
+  // Drawn on the CPU from the seed, identically on every rank, then moved: the same video on
+  // every device and mesh. torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+  // gives the same numbers.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(request.seed));
-  return at::randn({1, 16, request.latent_frames(), request.latent_height(), request.latent_width()}, gen);
+  return at::randn({1, 16, request.latent_frames(), request.latent_height(), request.latent_width()}, gen)
+      .to(settings_.device);
 }
 
 at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmbeddings& text, at::Tensor latents,
@@ -136,7 +157,7 @@ at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmb
   core::ProgressBar bar("denoising", steps_to_run, settings_.show_progress && rank0());
   for (int i = 0; i < steps_to_run; ++i) {
     Stopwatch sw;
-    const auto t = at::full({1}, timesteps.at(static_cast<size_t>(i)), at::kFloat);
+    const auto t = at::full({1}, timesteps.at(static_cast<size_t>(i)), latents.options().dtype(at::kFloat));
     at::Tensor velocity;
     if (!guided) {
       velocity = model.forward(mesh_, {latents, t, text.cond});
@@ -165,7 +186,7 @@ at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmb
 void WanT2vPipeline::load_vae() {
   if (vae_) return;
   stage("load_vae", 0, [&] {
-    vae_ = std::make_shared<models::wan_vae::WanVaeDecoder>(models::wan_vae::WanVaeDecoder::load(files_.vae));
+    vae_ = std::make_shared<models::wan_vae::WanVaeDecoder>(models::wan_vae::WanVaeDecoder::load(files_.vae, settings_.device));
   });
 }
 
@@ -195,7 +216,7 @@ at::Tensor WanT2vPipeline::decode(const at::Tensor& latents) {
     video = vae_->decode(latents, decode_group_.get(), tick).contiguous();
   } else {
     video = at::empty({latents.size(0), 3, 1 + 4 * (latents.size(2) - 1), 8 * latents.size(3), 8 * latents.size(4)},
-                      at::kFloat);
+                      latents.options().dtype(at::kFloat));
   }
   world.broadcast(video, 0);
   return video;

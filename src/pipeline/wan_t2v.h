@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "parallel/mesh.h"
 #include "models/wan/wan_loader.h"
 #include "models/wan_vae/wan_vae_decoder.h"
@@ -34,6 +35,10 @@ class WanModel;
 namespace uspdit::pipeline {
 
 struct WanT2vSettings {
+  // Where the DiT, the sampler's state and the VAE run (the runtime's device decision), and the
+  // text encoder (the same, or the host with Wan's --t5_cpu).
+  c10::Device device = core::host_device();
+  c10::Device text_device = core::host_device();
   at::ScalarType dit_dtype = at::kFloat;
   at::ScalarType text_dtype = at::kFloat;
   int warmup_steps = 0;  // untimed denoising steps before the measured runs

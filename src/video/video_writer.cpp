@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "video/ffmpeg_util.h"
@@ -274,7 +275,7 @@ at::Tensor to_rgb8(const at::Tensor& video, Rounding rounding) {
   }
   // The reference's steps in its order, in fp32: clamp, (x - (-1)) / 2, * 255, then cast.
   // nan_to_num copies, so the in-place steps after it never touch the caller's tensor.
-  at::Tensor x = video.to(at::kCPU, at::kFloat).nan_to_num(0.0);
+  at::Tensor x = core::to_host(video).to(at::kFloat).nan_to_num(0.0);
   x.clamp_(-1.0, 1.0).add_(1.0).div_(2.0).mul_(255.0);
   if (rounding == Rounding::kNearest) x.add_(0.5).clamp_(0.0, 255.0);
   // Casting non-negative floats to uint8 truncates, like torch's `.type(torch.uint8)`.
@@ -296,7 +297,7 @@ void write_mp4(const std::string& path, const at::Tensor& rgb8, const Mp4Options
   check_output_directory(path, "video");
   detail::route_ffmpeg_log();
 
-  const at::Tensor frames = pad_to_even(rgb8.to(at::kCPU).contiguous(), path);
+  const at::Tensor frames = pad_to_even(core::to_host(rgb8).contiguous(), path);
   const int64_t t = frames.size(0);
   const int height = static_cast<int>(frames.size(1));
   const int width = static_cast<int>(frames.size(2));
@@ -326,7 +327,7 @@ void write_png_frames(const std::string& dir, const at::Tensor& rgb8) {
     require(!ec, "cannot create directory " + dir + ": " + ec.message() + "; create it or choose another path");
     created = true;
   }
-  const at::Tensor frames = rgb8.to(at::kCPU).contiguous();
+  const at::Tensor frames = core::to_host(rgb8).contiguous();
   const int height = static_cast<int>(frames.size(1));
   const int width = static_cast<int>(frames.size(2));
   const int64_t frame_bytes = static_cast<int64_t>(height) * width * 3;

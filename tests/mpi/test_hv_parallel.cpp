@@ -49,7 +49,7 @@ models::hunyuan_video::HvInputs inputs_with_text(int64_t text_len) {
 TEST(HvParallel, EveryMeshAndJointStrategyEqualsOneRank) {
   parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
-  const models::hunyuan_video::HvModel model(config, models::hunyuan_video::random_hv_weights(config, at::kFloat, 5));
+  const models::hunyuan_video::HvModel model(config, models::hunyuan_video::random_hv_weights(config, at::kFloat, 5, at::kCPU));
   auto self = world.split(world.rank(), 0);
   parallel::ProcessMesh single(*self, {1, 1, 1});
 

@@ -39,7 +39,7 @@ models::wan::WanInputs small_inputs() {
 TEST(WanParallel, EveryMeshEqualsOneRank) {
   parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
-  const models::wan::WanModel model(config, models::wan::random_wan_weights(config, at::kFloat, 11));
+  const models::wan::WanModel model(config, models::wan::random_wan_weights(config, at::kFloat, 11, at::kCPU));
   const auto inputs = small_inputs();
 
   auto self = world.split(world.rank(), 0);

@@ -25,7 +25,7 @@ WanVaeConfig small_config() {
 TEST(WanVaeParallel, RowSplitEqualsSerial) {
   parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
-  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
+  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5, at::kCPU));
   const int P = world.size();
   for (int64_t rows : {static_cast<int64_t>(P) + 1, 2 * static_cast<int64_t>(P) + 1}) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(100 + rows);
@@ -47,7 +47,7 @@ TEST(WanVaeParallel, RowSplitEqualsSerial) {
 TEST(WanVaeParallel, TilesDealtToRanksEqualSerialTiling) {
   parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
-  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
+  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5, at::kCPU));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(77);
   const auto z = at::randn({1, 16, 2, 7, 5}, gen);  // 56×40 pixels: 3×2 tiles of 32 at stride 24
   const auto serial = vae.decode_tiled(z, VaeTiling{32, 24});
@@ -58,7 +58,7 @@ TEST(WanVaeParallel, TilesDealtToRanksEqualSerialTiling) {
 TEST(WanVaeParallel, FewerRowsThanRanksIsRefused) {
   parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
   const auto config = small_config();
-  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5));
+  const WanVaeDecoder vae(config, random_wan_vae_weights(config, 5, at::kCPU));
   // P - 1 rows: one rank would hold none (on one rank: an empty frame, refused as a shape).
   EXPECT_THROW(vae.decode(at::zeros({1, 16, 1, world.size() - 1, 3}), &world), UsageError);
 }

@@ -84,6 +84,16 @@ TEST(CliErrors, CpuTensorsUnderTorchrunSayHowToLaunch) {
   EXPECT_NE(r.output.find("mpirun -np 2"), std::string::npos) << r.output;
 }
 
+// This machine has no GPU (and the CPU build no GPU backend): --device cuda is refused by every
+// rank on its own, before MPI starts, with the way out.
+TEST(CliErrors, CudaWithoutAGpuIsRefusedOnEveryRank) {
+  expect_refused_on_every_rank(2, "bench-attn --device cuda", "use --device cpu");
+  expect_refused_on_every_rank(2, "generate --device cuda --ckpt_dir " USPDIT_SOURCE_DIR "/tests/data/wan_t2v/original "
+                                  "--prompt x --size 64*64 --frame_num 5 --sample_steps 1",
+                               "use --device cpu");
+  expect_refused_on_every_rank(2, "bench-attn --device tpu", "use auto, cuda or cpu");
+}
+
 TEST(CliErrors, VerifyPassesOnAGoodConfiguration) {
   CommandRun r = run_ranks(4, "bench-attn --ulysses-degree 2 --ring-degree 2 --seq-len 203 --heads 4 "
                        "--head-dim 16 --text-len 9 --text-padding 2 --iters 1 --verify");

@@ -23,7 +23,7 @@ struct Case {
 
 double max_error(const Case& c, at::ScalarType dtype = at::kFloat, const std::string& strategy = "auto") {
   auto ckpt = locate_hv_checkpoint(kData + c.weights);
-  HvModel model(ckpt.config, load_hv_weights(ckpt, ckpt.config, dtype, c.key));
+  HvModel model(ckpt.config, load_hv_weights(ckpt, ckpt.config, dtype, at::kCPU, c.key));
   auto in = io::open_checkpoint(kData + c.inputs);
   HvInputs x{in->load("hidden_states", at::kFloat),          in->load("timestep", at::kFloat),
              in->load("encoder_hidden_states", at::kFloat),  in->load("encoder_attention_mask", at::kFloat),

@@ -301,7 +301,7 @@ TEST(HvNameMap, RecipesCoverEverySpecAndEveryDiffusersTensor) {
 std::map<std::string, at::Tensor> load(const fs::path& path, at::ScalarType dtype,
                                        const std::string& key = "module") {
   const auto ckpt = locate_hv_checkpoint(path.string());
-  return load_hv_tensors(ckpt, ckpt.config, dtype, key);
+  return load_hv_tensors(ckpt, ckpt.config, dtype, at::kCPU, key);
 }
 
 TEST(HvLoader, BothLayoutsGiveBitIdenticalEngineTensors) {
@@ -370,7 +370,7 @@ TEST(HvLoader, MissingKeyListsTheKeysFound) {
 TEST(HvLoader, Fp8WeightsAreDequantisedWithTheirScale) {
   const auto fp32 = load(kData / "tiny/original", at::kFloat);
   const auto ckpt = locate_hv_checkpoint((kData / "tiny/original/mp_rank_00_model_states_fp8.pt").string());
-  const auto fp8 = load_hv_tensors(ckpt, ckpt.config, at::kFloat);
+  const auto fp8 = load_hv_tensors(ckpt, ckpt.config, at::kFloat, at::kCPU);
   const auto stored = open_hv_source(ckpt);
   const auto scales = io::open_checkpoint(ckpt.fp8_map);
   int quantised = 0;
@@ -394,7 +394,7 @@ TEST(HvLoader, Fp8WeightsAreDequantisedWithTheirScale) {
   }
   EXPECT_EQ(quantised, 13);
   // Converted to the run dtype after the dequantisation.
-  const auto bf16 = load_hv_tensors(ckpt, ckpt.config, at::kBFloat16);
+  const auto bf16 = load_hv_tensors(ckpt, ckpt.config, at::kBFloat16, at::kCPU);
   EXPECT_TRUE(at::equal(bf16.at("double_blocks.0.img_attn_qkv.weight"),
                         fp8.at("double_blocks.0.img_attn_qkv.weight").to(at::kBFloat16)));
 }
@@ -419,7 +419,7 @@ class HvBadCheckpoint : public HvTempDir {
   std::string load_error() {
     return error_of([&] {
       const auto ckpt = locate_hv_checkpoint(dir_.string());
-      load_hv_weights(ckpt, ckpt.config, at::kFloat);
+      load_hv_weights(ckpt, ckpt.config, at::kFloat, at::kCPU);
     });
   }
 
@@ -486,7 +486,7 @@ class HvBadScales : public HvTempDir {
     io::write_safetensors((dir_ / "x_fp8_map.pt").string(), scales_);
     return error_of([&] {
       const auto ckpt = locate_hv_checkpoint((dir_ / "x_fp8.pt").string());
-      load_hv_weights(ckpt, ckpt.config, at::kFloat);
+      load_hv_weights(ckpt, ckpt.config, at::kFloat, at::kCPU);
     });
   }
   std::vector<std::pair<std::string, at::Tensor>> scales_;

@@ -33,7 +33,7 @@ double max_error(const Umt5Encoder& enc, const std::string& suffix) {
 
 TEST(Umt5Encoder, MatchesTransformersFp32BothLayouts) {
   for (const char* path : {"hf", "original/umt5_enc_fp32.pth"}) {
-    const auto enc = Umt5Encoder::load(kData + path, at::kFloat);
+    const auto enc = Umt5Encoder::load(kData + path, at::kFloat, at::kCPU);
     EXPECT_EQ(enc.config().num_layers, 2) << path;
     EXPECT_EQ(enc.config().num_heads, 4) << path;
     EXPECT_EQ(enc.config().head_dim, 8) << path;
@@ -54,7 +54,7 @@ TEST(Umt5Encoder, TokenizerToEncoder) {
     raw.push_back(ref.find("prompts")->item(i).find("raw")->as_string());
   }
   const auto tok = Umt5Tokenizer::load(kData + "tokenizer");
-  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat);
+  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat, at::kCPU);
   EXPECT_EQ(tok.vocab_size(), enc.config().vocab);
   const auto out = enc.encode(tok.encode(raw, ref.find("max_len")->as_int()));
   const auto expected = io::open_checkpoint(kData + "outputs.safetensors")->load("out", at::kFloat);
@@ -67,7 +67,7 @@ TEST(Umt5Encoder, Bf16StaysClose) {
   // bf16 rounding over two layers (|out| <= 4), a wiring mistake would be O(1).
   // "original" is the release folder: it finds models_t5_umt5-xxl-enc-bf16.pth.
   for (const char* path : {"original", "hf"}) {
-    const auto enc = Umt5Encoder::load(kData + path, at::kBFloat16);
+    const auto enc = Umt5Encoder::load(kData + path, at::kBFloat16, at::kCPU);
     EXPECT_EQ(enc.weights().layers[0].q.scalar_type(), at::kBFloat16);
     EXPECT_EQ(enc.weights().layers[0].norm1.scalar_type(), at::kFloat);
     EXPECT_EQ(enc.weights().layers[0].rel_bias.scalar_type(), at::kFloat);
@@ -133,7 +133,7 @@ class Umt5BrokenCheckpoint : public ::testing::Test {
 
   static std::string error_of(const std::string& path) {
     try {
-      Umt5Encoder::load(path, at::kFloat);
+      Umt5Encoder::load(path, at::kFloat, at::kCPU);
     } catch (const UsageError& e) {
       const std::string msg = e.what();
       EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
@@ -148,7 +148,7 @@ class Umt5BrokenCheckpoint : public ::testing::Test {
 };
 
 TEST_F(Umt5BrokenCheckpoint, OriginalNamesInSafetensorsLoad) {
-  const auto enc = Umt5Encoder::load(write(original(), false), at::kFloat);
+  const auto enc = Umt5Encoder::load(write(original(), false), at::kFloat, at::kCPU);
   EXPECT_LE(max_error(enc, ""), 1e-4);
 }
 
@@ -209,14 +209,14 @@ TEST_F(Umt5BrokenCheckpoint, DiffusersPipelineRoot) {
   // A diffusers pipeline keeps the encoder in text_encoder/ and the tokenizer in tokenizer/.
   fs::create_directory_symlink(kData + "hf", dir_ / "text_encoder");
   fs::create_directory_symlink(kData + "tokenizer", dir_ / "tokenizer");
-  const auto enc = Umt5Encoder::load(dir_.string(), at::kFloat);
+  const auto enc = Umt5Encoder::load(dir_.string(), at::kFloat, at::kCPU);
   const auto tok = Umt5Tokenizer::load(dir_.string());
   EXPECT_EQ(tok.vocab_size(), enc.config().vocab);
   EXPECT_LE(max_error(enc, ""), 1e-4);
 }
 
 TEST_F(Umt5BrokenCheckpoint, TokenIdOutsideVocabulary) {
-  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat);
+  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat, at::kCPU);
   TokenBatch tokens{at::full({1, 3}, enc.config().vocab, at::kLong), at::ones({1, 3}, at::kLong)};
   EXPECT_THROW(enc.encode(tokens), UsageError);
 }

@@ -24,7 +24,7 @@ struct Case {
 double max_error(const Case& c, at::ScalarType dtype) {
   auto ckpt = locate_wan_checkpoint(kData + c.fixture + "/" + c.layout);
   auto source = io::open_checkpoint(ckpt.weights_dir);
-  WanModel model(ckpt.config, load_wan_weights(*source, ckpt.config, dtype));
+  WanModel model(ckpt.config, load_wan_weights(*source, ckpt.config, dtype, at::kCPU));
   auto inputs = io::open_checkpoint(kData + c.fixture + "/" + c.inputs);
   WanInputs in{inputs->load("hidden_states", at::kFloat), inputs->load("timestep", at::kFloat),
                inputs->load("encoder_hidden_states", at::kFloat)};

@@ -36,7 +36,7 @@ TEST(WanVae, MatchesDiffusersInBothLayouts) {
   // The release file, the release directory (beside a DiT config.json it must not take), and
   // diffusers' folder.
   for (const fs::path& path : {kTiny / "original/Wan2.1_VAE.pth", kTiny / "original", kTiny / "diffusers"}) {
-    const auto vae = WanVaeDecoder::load(path.string());
+    const auto vae = WanVaeDecoder::load(path.string(), at::kCPU);
     for (const char* suffix : {"", "_b2", "_t1"}) {
       const double err = max_error(vae, suffix);
       EXPECT_LE(err, 1e-4) << path << " z" << suffix;
@@ -48,7 +48,7 @@ TEST(WanVae, MatchesDiffusersInBothLayouts) {
 TEST(WanVae, TiledDecodeMatchesDiffusersTiling) {
   // diffusers' enable_tiling(32, 32, 24, 24) on a 72×88 frame: 3×4 overlapping tiles, partial
   // edge tiles, blended in diffusers' order.
-  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string());
+  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string(), at::kCPU);
   const auto z = io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z_tiled", at::kFloat);
   const auto expected = io::open_checkpoint((kTiny / "outputs.safetensors").string())->load("sample_tiled", at::kFloat);
   int tiles = 0;
@@ -65,8 +65,8 @@ TEST(WanVae, TiledDecodeMatchesDiffusersTiling) {
 }
 
 TEST(WanVae, ConfigFromShapesEqualsConfigJson) {
-  const auto from_shapes = load_wan_vae((kTiny / "original/Wan2.1_VAE.pth").string());
-  const auto from_json = load_wan_vae((kTiny / "diffusers").string());
+  const auto from_shapes = load_wan_vae((kTiny / "original/Wan2.1_VAE.pth").string(), at::kCPU);
+  const auto from_json = load_wan_vae((kTiny / "diffusers").string(), at::kCPU);
   EXPECT_EQ(from_shapes.layout, WanVaeLayout::kOriginal);
   EXPECT_EQ(from_json.layout, WanVaeLayout::kDiffusers);
   for (const auto* c : {&from_shapes.config, &from_json.config}) {
@@ -88,7 +88,7 @@ TEST(WanVae, PipelineRootAndSelfCommunicator) {
   fs::remove_all(root);
   fs::create_directories(root);
   fs::create_directory_symlink(kTiny / "diffusers", root / "vae");
-  const auto vae = WanVaeDecoder::load(root.string());
+  const auto vae = WanVaeDecoder::load(root.string(), at::kCPU);
   fs::remove_all(root);
   auto z = io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z", at::kFloat);
   parallel::SelfCommunicator self;
@@ -139,7 +139,7 @@ class WanVaeBadCheckpoint : public ::testing::Test {
   std::string refusal() {
     io::write_safetensors((dir_ / "diffusion_pytorch_model.safetensors").string(), tensors_);
     try {
-      WanVaeDecoder::load(dir_.string());
+      WanVaeDecoder::load(dir_.string(), at::kCPU);
     } catch (const UsageError& e) {
       return e.what();
     }
@@ -191,12 +191,12 @@ TEST(WanVaeErrors, BadPathsAndLatents) {
     }
     return "(accepted)";
   };
-  EXPECT_NE(message([] { WanVaeDecoder::load("/nonexistent/vae"); }).find("does not exist"),
+  EXPECT_NE(message([] { WanVaeDecoder::load("/nonexistent/vae", at::kCPU); }).find("does not exist"),
             std::string::npos);
   // A Wan DiT folder is not a VAE.
   const std::string dit = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan/tiny/diffusers";
-  EXPECT_NE(message([&] { WanVaeDecoder::load(dit); }).find("expected AutoencoderKLWan"), std::string::npos);
-  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string());
+  EXPECT_NE(message([&] { WanVaeDecoder::load(dit, at::kCPU); }).find("expected AutoencoderKLWan"), std::string::npos);
+  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string(), at::kCPU);
   EXPECT_NE(message([&] {
               vae.decode(at::zeros({1, 4, 2, 3, 3}));
             }).find("latents must be [B, 16, T, h, w]"),

@@ -22,7 +22,7 @@ void add_linear_spec(std::vector<TensorSpec>& specs, const std::string& name, in
 }
 
 std::map<std::string, at::Tensor> random_tensors(const std::vector<TensorSpec>& specs, at::ScalarType dtype,
-                                                 uint64_t seed) {
+                                                 uint64_t seed, c10::Device device) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::map<std::string, at::Tensor> tensors;
   for (const auto& spec : specs) {
@@ -37,7 +37,7 @@ std::map<std::string, at::Tensor> random_tensors(const std::vector<TensorSpec>& 
     } else {
       t = 0.1 * t;
     }
-    tensors[spec.name] = t.to(holding_dtype(spec, dtype));
+    tensors[spec.name] = t.to(device, holding_dtype(spec, dtype));
   }
   return tensors;
 }

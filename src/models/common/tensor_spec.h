@@ -33,9 +33,10 @@ void add_linear_spec(std::vector<TensorSpec>& specs, const std::string& name, in
                      int64_t in_features, bool fp32 = false);
 
 // Seeded random tensors: linear/conv weights N(0, 1/fan_in) (activations stay O(1) through many
-// layers), norm weights 1 + N(0, 0.01), biases and modulation tables N(0, 0.01).
+// layers), norm weights 1 + N(0, 0.01), biases and modulation tables N(0, 0.01). Drawn on the
+// CPU generator and moved to `device`, so every device gets the same numbers.
 std::map<std::string, at::Tensor> random_tensors(const std::vector<TensorSpec>& specs, at::ScalarType dtype,
-                                                 uint64_t seed);
+                                                 uint64_t seed, c10::Device device);
 
 // Takes tensors out of a complete name map; a missing name is a bug (the loader checked).
 class TensorTaker {

@@ -48,12 +48,13 @@ std::shared_ptr<const io::TensorSource> open_hv_source(const HvCheckpoint& ckpt,
 // tensor at a time while read (fp32 for the specs marked fp32). Diffusers tensors are assembled
 // by the recipes of hv_name_map; float8 weights are dequantised as w.to(fp32) · scale with the
 // scale from the checkpoint's _fp8_map.pt, then converted (a float8 tensor without a scale is an
-// error naming it).
+// error naming it). Tensors land on `device`, through pinned staging buffers for a GPU.
 std::map<std::string, at::Tensor> load_hv_tensors(const HvCheckpoint& ckpt, const HvConfig& config,
-                                                  at::ScalarType dtype, const std::string& key = "module");
+                                                  at::ScalarType dtype, c10::Device device,
+                                                  const std::string& key = "module");
 
 // load_hv_tensors, assembled into HvWeights.
 HvWeights load_hv_weights(const HvCheckpoint& ckpt, const HvConfig& config, at::ScalarType dtype,
-                          const std::string& key = "module");
+                          c10::Device device, const std::string& key = "module");
 
 }  // namespace uspdit::models::hunyuan_video

@@ -109,7 +109,7 @@ at::Tensor HvModel::forward(parallel::ProcessMesh& mesh, const HvInputs& in, con
   const int64_t L = text.size(1);
   const auto text_valid = in.encoder_attention_mask.defined()
                               ? (in.encoder_attention_mask.to(at::kFloat) > 0.5)
-                              : at::ones({B, L}, at::kBool);
+                              : at::ones({B, L}, text.options().dtype(at::kBool));
   require(text_valid.sizes() == at::IntArrayRef({B, L}), "encoder_attention_mask must be [B, L]");
   const auto dtype = w_.img_in_weight.scalar_type();
   const int64_t heads = c.heads;
@@ -127,7 +127,7 @@ at::Tensor HvModel::forward(parallel::ProcessMesh& mesh, const HvInputs& in, con
   const int chunk = mesh.sequence_chunk();
   const auto split = parallel::SequenceSplit::even(f * h * w, sp);
   auto img = parallel::take_chunk(tokens, 1, split, chunk).to(at::kFloat).contiguous();
-  const auto rope = nn::make_rope_3d(f, h, w, c.rope_axes, c.rope_theta).rows(split.offsets[chunk], split.lengths[chunk]);
+  const auto rope = nn::make_rope_3d(f, h, w, c.rope_axes, c.rope_theta, x_in.device()).rows(split.offsets[chunk], split.lengths[chunk]);
 
   const auto strategy = attention::parse_joint_strategy(joint_strategy, L, sp);
   const bool split_text = strategy == attention::JointStrategy::kSplit;

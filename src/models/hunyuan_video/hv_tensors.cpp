@@ -128,8 +128,8 @@ HvWeights assemble_hv_weights(const HvConfig& c, std::map<std::string, at::Tenso
   return w;
 }
 
-HvWeights random_hv_weights(const HvConfig& c, at::ScalarType dtype, uint64_t seed) {
-  return assemble_hv_weights(c, random_tensors(hv_tensor_specs(c), dtype, seed));
+HvWeights random_hv_weights(const HvConfig& c, at::ScalarType dtype, uint64_t seed, c10::Device device) {
+  return assemble_hv_weights(c, random_tensors(hv_tensor_specs(c), dtype, seed, device));
 }
 
 }  // namespace uspdit::models::hunyuan_video

@@ -17,6 +17,6 @@ namespace uspdit::models::hunyuan_video {
 
 std::vector<TensorSpec> hv_tensor_specs(const HvConfig& config);
 HvWeights assemble_hv_weights(const HvConfig& config, std::map<std::string, at::Tensor> tensors);
-HvWeights random_hv_weights(const HvConfig& config, at::ScalarType dtype, uint64_t seed);
+HvWeights random_hv_weights(const HvConfig& config, at::ScalarType dtype, uint64_t seed, c10::Device device);
 
 }  // namespace uspdit::models::hunyuan_video

@@ -40,21 +40,26 @@ at::Tensor Umt5Encoder::encode(const TokenBatch& tokens) const {
   require(tokens.ids.dim() == 2 && tokens.mask.sizes() == tokens.ids.sizes(),
           "umt5 encoder: ids and mask must both be [batch, length]");
   const int64_t batch = tokens.ids.size(0), len = tokens.ids.size(1);
-  const auto ids = tokens.ids.to(at::kLong).contiguous();
-  if (ids.numel() > 0) {
-    const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+  // The tokenizer's ids are checked where they were made (the host), then follow the weights.
+  const auto device = weights_.embedding.device();
+  const auto host_ids = tokens.ids.to(at::kLong).contiguous();
+  if (host_ids.numel() > 0) {
+    const int64_t lo = host_ids.min().item<int64_t>(), hi = host_ids.max().item<int64_t>();
     require(lo >= 0 && hi < c.vocab, "umt5 encoder: token id " + std::to_string(lo < 0 ? lo : hi) +
                                          " outside the vocabulary of " + std::to_string(c.vocab) +
                                          " (tokenizer and encoder from different models?)");
   }
+  const auto ids = host_ids.to(device);
+  const auto mask = tokens.mask.to(device);
   auto x = weights_.embedding.index_select(0, ids.view({-1})).view({batch, len, c.dim}).to(at::kFloat);
 
   // Padded keys get the lowest float added (as transformers does): finite, so a row never
   // becomes NaN, and exp() of it is exactly 0.
-  const auto key_bias = at::where(tokens.mask.view({batch, 1, 1, len}) == 0,
+  const auto key_bias = at::where(mask.view({batch, 1, 1, len}) == 0,
                                   at::scalar_tensor(std::numeric_limits<float>::lowest(), at::kFloat),
                                   at::scalar_tensor(0.0f, at::kFloat));
-  const auto buckets = relative_position_buckets(len, c).view({-1});
+  // Computed on the host (the reference's float32 log decides the bucket edges), then moved.
+  const auto buckets = relative_position_buckets(len, c).view({-1}).to(device);
 
   auto heads = [&](const at::Tensor& t) {  // [B, L, H*D] -> [B, H, L, D] fp32
     return t.view({batch, len, c.num_heads, c.head_dim}).permute({0, 2, 1, 3}).to(at::kFloat);

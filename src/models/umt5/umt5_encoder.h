@@ -47,7 +47,7 @@ std::string engine_to_hf_name(const std::string& engine_name);
 Umt5Weights assemble_umt5_weights(const Umt5Config& config, std::map<std::string, at::Tensor> tensors);
 
 // Seeded random weights (benchmarks; a test of the wiring at any shape).
-Umt5Weights random_umt5_weights(const Umt5Config& config, at::ScalarType dtype, uint64_t seed);
+Umt5Weights random_umt5_weights(const Umt5Config& config, at::ScalarType dtype, uint64_t seed, c10::Device device);
 
 // Bucket index [len, len] of (key - query) for query row i, key column j (T5's bucketing).
 at::Tensor relative_position_buckets(int64_t len, const Umt5Config& config);
@@ -61,7 +61,7 @@ class Umt5Encoder {
   // directory (config.json + model.safetensors[.index.json], e.g. diffusers' text_encoder/, or
   // a diffusers pipeline root). Weights converted to `dtype` while loading, norms fp32.
   // Missing/unexpected/shape/dtype problems: one-line UsageError naming the file and tensor.
-  static Umt5Encoder load(const std::string& path, at::ScalarType dtype);
+  static Umt5Encoder load(const std::string& path, at::ScalarType dtype, c10::Device device);
 
   // [B, max_len, dim] fp32; padded rows are computed too (callers trim by the mask).
   at::Tensor encode(const TokenBatch& tokens) const;

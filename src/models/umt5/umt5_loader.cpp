@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/umt5/umt5_encoder.h"
@@ -191,11 +192,11 @@ Umt5Weights assemble_umt5_weights(const Umt5Config& c, std::map<std::string, at:
   return w;
 }
 
-Umt5Weights random_umt5_weights(const Umt5Config& config, at::ScalarType dtype, uint64_t seed) {
-  return assemble_umt5_weights(config, random_tensors(umt5_tensor_specs(config), dtype, seed));
+Umt5Weights random_umt5_weights(const Umt5Config& config, at::ScalarType dtype, uint64_t seed, c10::Device device) {
+  return assemble_umt5_weights(config, random_tensors(umt5_tensor_specs(config), dtype, seed, device));
 }
 
-Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype) {
+Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype, c10::Device device) {
   const auto where = locate(path);
   // A config we cannot run is reported before the weights are looked at.
   std::optional<Umt5Config> json_config;
@@ -223,6 +224,7 @@ Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype) {
                                   io::quote_first_few(unexpected) + " (not part of the umt5 encoder with this config)");
 
   std::map<std::string, at::Tensor> tensors;
+  core::DeviceUploader upload(device);
   const std::string context = "umt5 config: " + describe(config);
   for (const auto& spec : specs) {
     const auto& file_name = idx.file_name_of.at(spec.name);
@@ -230,7 +232,7 @@ Umt5Encoder Umt5Encoder::load(const std::string& path, at::ScalarType dtype) {
     const auto stored = source->info(file_name).dtype;
     require(at::isFloatingType(stored), "checkpoint " + source->label() + ": tensor '" + file_name + "' is " +
                                             io::dtype_name(stored) + ", expected a floating-point dtype");
-    tensors[spec.name] = source->load(file_name, holding_dtype(spec, dtype));
+    tensors[spec.name] = source->load(file_name, holding_dtype(spec, dtype), upload);
   }
   return Umt5Encoder(config, assemble_umt5_weights(config, std::move(tensors)));
 }

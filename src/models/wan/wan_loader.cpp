@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/wan/wan_config_json.h"
@@ -24,7 +25,8 @@ WanCheckpoint locate_wan_checkpoint(const std::string& ckpt_dir) {
   return ckpt;
 }
 
-WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& config, at::ScalarType dtype) {
+WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& config, at::ScalarType dtype,
+                            c10::Device device) {
   const auto layout = detect_layout(source.names());
   // File name of every engine name the checkpoint has; names no rule explains are unexpected.
   std::map<std::string, std::string> file_name_of;
@@ -42,6 +44,7 @@ WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& con
                                   std::to_string(config.num_layers) + "; is it the right config?)");
 
   std::map<std::string, at::Tensor> tensors;
+  core::DeviceUploader upload(device);
   const std::string context = "config says dim=" + std::to_string(config.dim) + ", ffn_dim=" +
                               std::to_string(config.ffn_dim) + ", in_dim=" + std::to_string(config.in_dim);
   for (const auto& spec : specs) {
@@ -50,7 +53,7 @@ WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& con
     const auto stored = source.info(file_name).dtype;
     require(at::isFloatingType(stored), "checkpoint " + source.label() + ": tensor '" + file_name + "' is " +
                                             io::dtype_name(stored) + ", expected a floating-point dtype");
-    tensors[spec.name] = source.load(file_name, holding_dtype(spec, dtype));
+    tensors[spec.name] = source.load(file_name, holding_dtype(spec, dtype), upload);
   }
   return assemble_wan_weights(config, std::move(tensors));
 }

@@ -24,6 +24,7 @@ WanCheckpoint locate_wan_checkpoint(const std::string& ckpt_dir);
 
 // Every tensor the config needs, checked (missing, unexpected, shape, dtype) and converted to
 // `dtype` one at a time while read (fp32 for norms, modulation and time embedding).
-WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& config, at::ScalarType dtype);
+WanWeights load_wan_weights(const io::TensorSource& source, const WanConfig& config, at::ScalarType dtype,
+                            c10::Device device);
 
 }  // namespace uspdit::models::wan

@@ -52,7 +52,7 @@ at::Tensor WanModel::forward(parallel::ProcessMesh& mesh, const WanInputs& in) c
   const auto split = parallel::SequenceSplit::even(tokens, sp);
   const int chunk = mesh.sequence_chunk();
   auto x = parallel::take_chunk(all_tokens, 1, split, chunk).to(at::kFloat).contiguous();
-  const auto rope = nn::make_rope_3d(f, h, w, nn::wan_rope_split(c.head_dim()), c.rope_theta)
+  const auto rope = nn::make_rope_3d(f, h, w, nn::wan_rope_split(c.head_dim()), c.rope_theta, x_in.device())
                         .rows(split.offsets[chunk], split.lengths[chunk]);
 
   // Conditioning (fp32): e for the head, e0 = six modulation vectors per block.

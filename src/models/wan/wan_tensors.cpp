@@ -71,8 +71,8 @@ WanWeights assemble_wan_weights(const WanConfig& c, std::map<std::string, at::Te
   return w;
 }
 
-WanWeights random_wan_weights(const WanConfig& c, at::ScalarType dtype, uint64_t seed) {
-  return assemble_wan_weights(c, random_tensors(wan_tensor_specs(c), dtype, seed));
+WanWeights random_wan_weights(const WanConfig& c, at::ScalarType dtype, uint64_t seed, c10::Device device) {
+  return assemble_wan_weights(c, random_tensors(wan_tensor_specs(c), dtype, seed, device));
 }
 
 }  // namespace uspdit::models::wan

@@ -24,6 +24,6 @@ std::vector<TensorSpec> wan_tensor_specs(const WanConfig& config);
 WanWeights assemble_wan_weights(const WanConfig& config, std::map<std::string, at::Tensor> tensors);
 
 // Seeded random weights in the real layout (for benchmarks and parallel-invariance tests).
-WanWeights random_wan_weights(const WanConfig& config, at::ScalarType dtype, uint64_t seed);
+WanWeights random_wan_weights(const WanConfig& config, at::ScalarType dtype, uint64_t seed, c10::Device device);
 
 }  // namespace uspdit::models::wan

@@ -165,8 +165,8 @@ class DecodeRun {
 
 }  // namespace
 
-WanVaeDecoder WanVaeDecoder::load(const std::string& path) {
-  auto loaded = load_wan_vae(path);
+WanVaeDecoder WanVaeDecoder::load(const std::string& path, c10::Device device) {
+  auto loaded = load_wan_vae(path, device);
   return WanVaeDecoder(std::move(loaded.config), std::move(loaded.weights));
 }
 
@@ -209,7 +209,7 @@ at::Tensor WanVaeDecoder::decode_unclamped(const at::Tensor& z, parallel::Commun
   for (double s : config_.latents_std) inv_std.push_back(1.0f / static_cast<float>(s));
   const std::vector<int64_t> per_channel{1, config_.z_dim, 1, 1, 1};
   auto x = z.to(at::kFloat).narrow(3, rows.begin(), rows.count());
-  x = x / at::tensor(inv_std).view(per_channel) + at::tensor(mean).view(per_channel);
+  x = x / at::tensor(inv_std).view(per_channel).to(x.device()) + at::tensor(mean).view(per_channel).to(x.device());
   x = at::conv3d(x, weight("conv2.weight"), weight("conv2.bias"));
 
   DecodeRun run(
@@ -257,7 +257,7 @@ at::Tensor WanVaeDecoder::decode_tiled(const at::Tensor& z, const VaeTiling& til
       const int owner = static_cast<int>(index % ranks);
       at::Tensor decoded = owner == rank ? decode_unclamped(part, nullptr, {})
                                          : at::empty({z.size(0), 3, frames, kScale * part.size(3), kScale * part.size(4)},
-                                                     at::kFloat);
+                                                     z.options().dtype(at::kFloat));
       if (ranks > 1) comm->broadcast(decoded, owner);
       row.push_back(decoded);
       if (after_each_tile) after_each_tile();

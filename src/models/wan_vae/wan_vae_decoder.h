@@ -35,7 +35,7 @@ class WanVaeDecoder {
   // `path`: Wan2.1_VAE.pth (encoder keys ignored; config from the tensor shapes), the release
   // directory holding it, or a diffusers AutoencoderKLWan folder (config.json + safetensors;
   // a pipeline root with vae/ too). See wan_vae_loader.h.
-  static WanVaeDecoder load(const std::string& path);
+  static WanVaeDecoder load(const std::string& path, c10::Device device);
 
   // From fp32 tensors under the engine (original) names of wan_vae_decoder_specs(config).
   WanVaeDecoder(WanVaeConfig config, std::map<std::string, at::Tensor> weights);

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
 
@@ -108,7 +109,7 @@ std::vector<TensorSpec> wan_vae_decoder_specs(const WanVaeConfig& c) {
   return specs;
 }
 
-std::map<std::string, at::Tensor> random_wan_vae_weights(const WanVaeConfig& config, uint64_t seed) {
+std::map<std::string, at::Tensor> random_wan_vae_weights(const WanVaeConfig& config, uint64_t seed, c10::Device device) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::map<std::string, at::Tensor> out;
   for (const auto& spec : wan_vae_decoder_specs(config)) {
@@ -120,12 +121,12 @@ std::map<std::string, at::Tensor> random_wan_vae_weights(const WanVaeConfig& con
     } else {
       t = 0.1 * t;
     }
-    out[spec.name] = t;
+    out[spec.name] = t.to(device);
   }
   return out;
 }
 
-LoadedWanVae load_wan_vae(const std::string& path) {
+LoadedWanVae load_wan_vae(const std::string& path, c10::Device device) {
   const Files files = locate(path);
   auto source = io::open_checkpoint(files.weights);
   LoadedWanVae vae;
@@ -157,6 +158,7 @@ LoadedWanVae load_wan_vae(const std::string& path) {
   }
 
   const auto specs = wan_vae_decoder_specs(vae.config);
+  core::DeviceUploader upload(device);
   const auto [missing, unexpected] = io::match_names(spec_names(specs), file_name_of);
   const std::string context = "config: " + describe(vae.config);
   require(missing.empty(), where + ": missing tensor" + (missing.size() > 1 ? "s " : " ") +
@@ -169,7 +171,7 @@ LoadedWanVae load_wan_vae(const std::string& path) {
     const auto stored = source->info(file_name).dtype;
     require(at::isFloatingType(stored), where + ": tensor '" + file_name + "' is " + io::dtype_name(stored) +
                                             ", expected a floating-point dtype");
-    vae.weights[spec.name] = source->load(file_name, at::kFloat);
+    vae.weights[spec.name] = source->load(file_name, at::kFloat, upload);
   }
   return vae;
 }

@@ -22,7 +22,7 @@ std::vector<TensorSpec> wan_vae_decoder_specs(const WanVaeConfig& config);
 
 // Seeded fp32 weights for every spec: conv weights N(0, 1/fan_in), biases N(0, 0.1²), RMS_norm
 // gammas 1 + N(0, 0.1²). For benchmarks and parallel tests.
-std::map<std::string, at::Tensor> random_wan_vae_weights(const WanVaeConfig& config, uint64_t seed);
+std::map<std::string, at::Tensor> random_wan_vae_weights(const WanVaeConfig& config, uint64_t seed, c10::Device device);
 
 struct LoadedWanVae {
   WanVaeConfig config;
@@ -33,6 +33,6 @@ struct LoadedWanVae {
 
 // `path`: Wan2.1_VAE.pth (or any torch/safetensors file of either layout), a directory holding
 // Wan2.1_VAE.pth (the release), a diffusers vae/ folder, or a diffusers pipeline root.
-LoadedWanVae load_wan_vae(const std::string& path);
+LoadedWanVae load_wan_vae(const std::string& path, c10::Device device);
 
 }  // namespace uspdit::models::wan_vae

@@ -32,6 +32,7 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "nccl"; }
   bool accepts(const at::Tensor& tensor) const override;
+  c10::Device device() const override { return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(device_)); }
 
   void all_to_all_v(const at::Tensor& send, std::span<const int64_t> send_counts, at::Tensor& recv,
                     std::span<const int64_t> recv_counts) override;
@@ -49,7 +50,7 @@ class NcclCommunicator final : public Communicator {
 
   void set_compute_stream(cudaStream_t stream) { compute_stream_ = stream; }
   cudaStream_t compute_stream() const { return compute_stream_; }
-  int device() const { return device_; }
+  int device_index() const { return device_; }
   ncclComm_t handle() const { return comm_; }
 
  private:
