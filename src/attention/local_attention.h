@@ -8,6 +8,8 @@
 
 #include <optional>
 
+#include "attention/attention_kernels.h"
+
 namespace uspdit::attention {
 
 struct PartialAttention {
@@ -20,8 +22,18 @@ inline constexpr float kNoKeysLse = -1e30f;
 
 // key_valid: [B, Sk] bool, true where the key may be attended; undefined = all keys valid.
 // scale defaults to 1/sqrt(D). Computation runs in q's dtype; out and lse come back in fp32.
+// The kernel is chosen per call (choose_attention_kernel, or USPDIT_ATTENTION_KERNEL). A mask on
+// the device is applied as it is: the host never waits for the device here. A mask held on the
+// CPU is read on the host: all valid drops it, none valid skips the kernel, and with B == 1 on a
+// GPU the padded keys are removed from K/V (wherever they sit) so that no bias is needed.
 PartialAttention attend_block(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                               const at::Tensor& key_valid, std::optional<double> scale);
+
+// attend_block with `kernel` forced (it must be able to run the call, else UsageError says why);
+// nullopt chooses as attend_block does. For tests and benchmarks.
+PartialAttention attend_block_with(std::optional<AttentionKernel> kernel, const at::Tensor& q,
+                                   const at::Tensor& k, const at::Tensor& v, const at::Tensor& key_valid,
+                                   std::optional<double> scale);
 
 // Merges partial results over disjoint key blocks, in fp32, by their log-sum-exp.
 class AttentionAccumulator {
