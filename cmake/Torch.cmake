@@ -1,6 +1,9 @@
 # Finds libtorch inside the project's virtual environment (scripts/setup.sh installs it) and
 # defines the imported target uspdit::torch_cpu. We link torch_cpu and c10 directly rather than
-# use find_package(Torch): the CPU build must not pull CUDA into the configuration.
+# use find_package(Torch): the CPU build must not pull CUDA into the configuration (the GPU
+# variant adds libtorch's CUDA libraries in cmake/TorchCuda.cmake).
+# USPDIT_TORCH_DIR may name any torch package directory instead of the venv's, e.g. a GPU
+# machine's preinstalled torch: python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))'.
 set(USPDIT_VENV "${PROJECT_SOURCE_DIR}/.venv" CACHE PATH "virtual environment holding the torch wheel")
 if(NOT USPDIT_TORCH_DIR)
   execute_process(
@@ -26,16 +29,3 @@ target_link_libraries(uspdit_torch INTERFACE "${USPDIT_TORCH_CPU_LIB}" "${USPDIT
 target_compile_definitions(uspdit_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
 set(CMAKE_BUILD_RPATH "${USPDIT_TORCH_DIR}/lib")
 message(STATUS "libtorch: ${USPDIT_TORCH_DIR}")
-
-# GPU runs need libtorch's CUDA backend (CUDA tensors, cuBLAS, the CUDA attention kernels) in
-# the process. -DUSPDIT_TORCH_CUDA=ON links it, with --no-as-needed because nothing references
-# its symbols directly: it registers the CUDA dispatch keys when loaded. It needs the NVIDIA
-# runtime libraries the wheel depends on (USPDIT_TORCH_WITH_DEPS=1 scripts/setup.sh installs the
-# wheel with them). Not built in CI: this machine has no GPU and installs no NVIDIA wheels.
-option(USPDIT_TORCH_CUDA "Link libtorch's CUDA backend (GPU runs)" OFF)
-if(USPDIT_TORCH_CUDA)
-  find_library(USPDIT_TORCH_CUDA_LIB torch_cuda PATHS "${USPDIT_TORCH_DIR}/lib" NO_DEFAULT_PATH REQUIRED)
-  find_library(USPDIT_C10_CUDA_LIB c10_cuda PATHS "${USPDIT_TORCH_DIR}/lib" NO_DEFAULT_PATH REQUIRED)
-  target_link_libraries(uspdit_torch INTERFACE
-    "-Wl,--no-as-needed" "${USPDIT_TORCH_CUDA_LIB}" "${USPDIT_C10_CUDA_LIB}" "-Wl,--as-needed")
-endif()

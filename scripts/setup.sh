@@ -20,18 +20,26 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need_apt[@]}" >/dev/null
 fi
 
+# USPDIT_SKIP_TORCH=1: libtorch comes from elsewhere (scripts/build.sh with USPDIT_TORCH_DIR).
+if [ "${USPDIT_SKIP_TORCH:-0}" = 1 ]; then
+  echo "[setup] ok (torch not managed here)"
+  exit 0
+fi
+
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   echo "[setup] creating $venv"
   python3 -m venv "$venv"
 fi
 torch_dir=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/torch
-if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 2>/dev/null)" != "$TORCH_VERSION" ]; then
-  echo "[setup] installing torch==$TORCH_VERSION (headers and libraries only, no NVIDIA wheels)"
+with_deps=${USPDIT_TORCH_WITH_DEPS:-0}
+if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 2>/dev/null)" != "$TORCH_VERSION" ] ||
+   { [ "$with_deps" = 1 ] && [ ! -d "$torch_dir/../nvidia" ]; }; then
+  echo "[setup] installing torch==$TORCH_VERSION"
   deps=(--no-deps)
   # GPU machines: USPDIT_TORCH_WITH_DEPS=1 also installs the NVIDIA runtime wheels that
-  # libtorch's CUDA backend loads (see cmake/Torch.cmake, USPDIT_TORCH_CUDA).
-  [ "${USPDIT_TORCH_WITH_DEPS:-0}" = 1 ] && deps=()
+  # libtorch's CUDA backend loads (see cmake/TorchCuda.cmake, USPDIT_TORCH_CUDA).
+  [ "$with_deps" = 1 ] && deps=()
   "$venv/bin/pip" install -q --disable-pip-version-check "${deps[@]}" "torch==$TORCH_VERSION"
   echo "$TORCH_VERSION" > "$venv/.torch-version"
 fi

@@ -135,8 +135,8 @@ void require_backend_for(DeviceKind device, const LaunchEnv& env) {
   }
 #ifndef USPDIT_HAVE_NCCL
   if (device == DeviceKind::kCuda) {
-    throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_WITH_NCCL=ON "
-                     "on a machine with the CUDA toolkit, or use --device cpu under mpirun");
+    throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_TORCH_CUDA=ON"
+                     " (scripts/build.sh: BUILD_TYPE=cuda), or use --device cpu under mpirun");
   }
 #endif
 }

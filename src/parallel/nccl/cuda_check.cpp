@@ -5,9 +5,9 @@
 
 namespace uspdit::parallel {
 
-void check_cuda(cudaError_t code, const char* call) {
-  if (code == cudaSuccess) return;
-  throw std::runtime_error(std::string(call) + " failed: " + cudaGetErrorString(code) + " (CUDA error " +
+void check_cuda(gpu::Error code, const char* call) {
+  if (code == gpu::kSuccess) return;
+  throw std::runtime_error(std::string(call) + " failed: " + gpu::error_string(code) + " (GPU error " +
                            std::to_string(static_cast<int>(code)) + ")");
 }
 
@@ -22,14 +22,14 @@ void check_nccl(ncclResult_t code, const char* call, ncclComm_t comm) {
 }
 
 DeviceGuard::DeviceGuard(int device) {
-  check_cuda(cudaGetDevice(&previous_), "cudaGetDevice");
-  if (previous_ != device) check_cuda(cudaSetDevice(device), "cudaSetDevice");
+  check_cuda(gpu::get_device(&previous_), "cudaGetDevice");
+  if (previous_ != device) check_cuda(gpu::set_device(device), "cudaSetDevice");
 }
 
 DeviceGuard::~DeviceGuard() {
   int current = -1;
   // Restoring is best effort: a destructor cannot report, and the next guarded call sets its own.
-  if (cudaGetDevice(&current) == cudaSuccess && current != previous_) cudaSetDevice(previous_);
+  if (gpu::get_device(&current) == gpu::kSuccess && current != previous_) gpu::set_device(previous_);
 }
 
 }  // namespace uspdit::parallel

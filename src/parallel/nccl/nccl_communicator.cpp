@@ -1,11 +1,14 @@
 #include "parallel/nccl/nccl_communicator.h"
 
+#include <ATen/ops/zeros.h>
+
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "parallel/nccl/cuda_check.h"
-#include "parallel/nccl/nccl_plan.h"
+#include "parallel/nccl/nccl_dtype.h"
+#include "parallel/transfer_plan.h"
 
 namespace uspdit::parallel {
 namespace {
@@ -28,10 +31,6 @@ void* element_ptr(const at::Tensor& t, int64_t offset) {
   return static_cast<char*>(t.data_ptr()) + offset * static_cast<int64_t>(t.element_size());
 }
 
-size_t bytes_of(const at::Tensor& t, int64_t count) {
-  return static_cast<size_t>(count) * static_cast<size_t>(t.element_size());
-}
-
 int64_t sum(std::span<const int64_t> counts) {
   int64_t total = 0;
   for (int64_t c : counts) total += c;
@@ -45,33 +44,46 @@ bool all_equal(std::span<const int64_t> counts) {
   return true;
 }
 
+// The flat element range [offset, offset + count) of a contiguous tensor, as a view.
+at::Tensor flat_slice(const at::Tensor& t, int64_t offset, int64_t count) {
+  return t.view({-1}).narrow(0, offset, count);
+}
+
 // A send_recv_async in flight on the communication stream; `done` is recorded after it.
-// wait() orders the compute stream after `done` rather than blocking the host: kernels the
-// caller enqueues next on the compute stream (which read recv or overwrite send) run after the
-// transfer, and the host keeps enqueueing. Dropping the op without wait() orders it the same way,
-// so the buffers are never reused under a running transfer.
+// wait() orders the consumer stream (the compute stream current at the call) after `done`
+// rather than blocking the host: kernels the caller enqueues next on it (which read recv or
+// overwrite send) run after the transfer, and the host keeps enqueueing. The op holds send and
+// recv until that wait is enqueued, so the caching allocator cannot hand their memory to anyone
+// while the transfer may still use it; afterwards any reuse is stream-ordered after the transfer.
+// Dropping the op without wait() orders and releases the same way.
 class StreamTransfer final : public PendingOp {
  public:
-  StreamTransfer(cudaEvent_t done, cudaStream_t compute) : done_(done), compute_(compute) {}
+  StreamTransfer(gpu::Event done, gpu::Stream consumer, at::Tensor send, at::Tensor recv)
+      : done_(done), consumer_(consumer), send_(std::move(send)), recv_(std::move(recv)) {}
   ~StreamTransfer() override {
     if (done_ == nullptr) return;
-    cudaStreamWaitEvent(compute_, done_, 0);
-    cudaEventDestroy(done_);
+    gpu::stream_wait_event(consumer_, done_);
+    gpu::event_destroy(done_);
+    // send_ and recv_ are released after this body, i.e. after the wait is enqueued.
   }
   StreamTransfer(const StreamTransfer&) = delete;
   StreamTransfer& operator=(const StreamTransfer&) = delete;
 
   void wait() override {
     if (done_ == nullptr) return;
-    cudaEvent_t done = std::exchange(done_, nullptr);
-    const cudaError_t waited = cudaStreamWaitEvent(compute_, done, 0);
-    cudaEventDestroy(done);  // released once the event completes; the wait above holds it
+    gpu::Event done = std::exchange(done_, nullptr);
+    const gpu::Error waited = gpu::stream_wait_event(consumer_, done);
+    gpu::event_destroy(done);  // released once the event completes; the wait above holds it
     check_cuda(waited, "cudaStreamWaitEvent");
+    send_.reset();
+    recv_.reset();  // the caller's own handle to recv keeps the result
   }
 
  private:
-  cudaEvent_t done_;
-  cudaStream_t compute_;
+  gpu::Event done_;
+  gpu::Stream consumer_;
+  at::Tensor send_;
+  at::Tensor recv_;
 };
 
 }  // namespace
@@ -83,12 +95,14 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, int device, std::shared_ptr<
     DeviceGuard guard(device_);
     check_nccl(ncclCommUserRank(comm_, &rank_), "ncclCommUserRank", comm_);
     check_nccl(ncclCommCount(comm_, &size_), "ncclCommCount", comm_);
-    // Non-blocking: a default-flag stream would serialise with the legacy default stream, where
-    // compute runs by default, and the transfers would no longer overlap with it.
-    check_cuda(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-    check_cuda(cudaEventCreateWithFlags(&inputs_ready_, cudaEventDisableTiming), "cudaEventCreateWithFlags");
-    check_cuda(cudaMalloc(reinterpret_cast<void**>(&barrier_word_), sizeof(int)), "cudaMalloc");
-    check_cuda(cudaMemset(barrier_word_, 0, sizeof(int)), "cudaMemset");
+    // Pool streams are non-blocking: they do not serialise with the legacy default stream, so
+    // transfers overlap with compute wherever it runs. High priority: a transfer's kernels
+    // should not wait behind a long compute kernel queue.
+    comm_stream_ =
+        c10::cuda::getStreamFromPool(/*isHighPriority=*/true, static_cast<c10::DeviceIndex>(device_))
+            .stream();
+    check_cuda(gpu::event_create(&inputs_ready_), "cudaEventCreateWithFlags");
+    barrier_word_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(at::kCUDA, device_));
   } catch (...) {
     release();  // the destructor does not run for a constructor that throws
     throw;
@@ -102,18 +116,20 @@ NcclCommunicator::~NcclCommunicator() {
 void NcclCommunicator::release() noexcept {
   // Errors are ignored: this runs in destructors, possibly while unwinding from a CUDA failure.
   int previous = -1;
-  const bool switched =
-      cudaGetDevice(&previous) == cudaSuccess && previous != device_ && cudaSetDevice(device_) == cudaSuccess;
-  if (comm_stream_ != nullptr) cudaStreamSynchronize(comm_stream_);  // transfers still reading buffers
-  if (barrier_word_ != nullptr) cudaFree(barrier_word_);
-  if (inputs_ready_ != nullptr) cudaEventDestroy(inputs_ready_);
-  if (comm_stream_ != nullptr) cudaStreamDestroy(comm_stream_);
+  const bool switched = gpu::get_device(&previous) == gpu::kSuccess && previous != device_ &&
+                        gpu::set_device(device_) == gpu::kSuccess;
+  if (comm_stream_ != nullptr) gpu::stream_synchronize(comm_stream_);  // transfers still in flight
+  if (inputs_ready_ != nullptr) gpu::event_destroy(inputs_ready_);
   if (comm_ != nullptr) ncclCommDestroy(comm_);
-  barrier_word_ = nullptr;
+  barrier_word_.reset();
   inputs_ready_ = nullptr;
-  comm_stream_ = nullptr;
+  comm_stream_ = nullptr;  // the pool's, not ours to destroy
   comm_ = nullptr;
-  if (switched) cudaSetDevice(previous);
+  if (switched) gpu::set_device(previous);
+}
+
+c10::cuda::CUDAStream NcclCommunicator::compute_stream() const {
+  return c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_));
 }
 
 bool NcclCommunicator::accepts(const at::Tensor& tensor) const {
@@ -147,26 +163,26 @@ void NcclCommunicator::all_to_all_v(const at::Tensor& send, std::span<const int6
   }
   const ncclDataType_t type = nccl_dtype(send.scalar_type());
   DeviceGuard guard(device_);
+  const gpu::Stream stream = compute_stream().stream();
   grouped(comm_, [&] {
     for (const auto& t : plan) {
       if (t.peer == rank_) continue;
       if (t.send_count > 0) {
         check_nccl(ncclSend(element_ptr(send, t.send_offset), static_cast<size_t>(t.send_count), type, t.peer,
-                            comm_, compute_stream_),
+                            comm_, stream),
                    "ncclSend", comm_);
       }
       if (t.recv_count > 0) {
         check_nccl(ncclRecv(element_ptr(recv, t.recv_offset), static_cast<size_t>(t.recv_count), type, t.peer,
-                            comm_, compute_stream_),
+                            comm_, stream),
                    "ncclRecv", comm_);
       }
     }
   });
+  // The own block is a device copy, on the current stream like the messages above.
   for (const auto& t : plan) {
-    if (t.peer != rank_) continue;
-    check_cuda(cudaMemcpyAsync(element_ptr(recv, t.recv_offset), element_ptr(send, t.send_offset),
-                               bytes_of(send, t.send_count), cudaMemcpyDeviceToDevice, compute_stream_),
-               "cudaMemcpyAsync");
+    if (t.peer != rank_ || t.send_count == 0) continue;
+    flat_slice(recv, t.recv_offset, t.recv_count).copy_(flat_slice(send, t.send_offset, t.send_count));
   }
   count_sent(elements_to_others(send_counts, rank_) * static_cast<int64_t>(send.element_size()));
 }
@@ -188,35 +204,34 @@ void NcclCommunicator::all_gather_v(const at::Tensor& send, at::Tensor& recv,
   if (sum(counts) > recv.numel()) throw std::invalid_argument("all_gather_v: counts exceed recv's size");
   const ncclDataType_t type = nccl_dtype(send.scalar_type());
   DeviceGuard guard(device_);
+  const gpu::Stream stream = compute_stream().stream();
   if (all_equal(counts)) {
     if (counts[0] == 0) {  // every rank skips alike: nothing to move, but the call still counts
       count_sent(0);
       return;
     }
     // Equal blocks are NCCL's own all-gather, which uses its ring/tree algorithms.
-    check_nccl(ncclAllGather(send.data_ptr(), recv.data_ptr(), static_cast<size_t>(counts[0]), type, comm_,
-                             compute_stream_),
-               "ncclAllGather", comm_);
+    check_nccl(
+        ncclAllGather(send.data_ptr(), recv.data_ptr(), static_cast<size_t>(counts[0]), type, comm_, stream),
+        "ncclAllGather", comm_);
   } else {
     grouped(comm_, [&] {
       for (const auto& t : plan) {
         if (t.peer == rank_) continue;
         if (t.send_count > 0) {
-          check_nccl(ncclSend(send.data_ptr(), static_cast<size_t>(t.send_count), type, t.peer, comm_,
-                              compute_stream_),
-                     "ncclSend", comm_);
+          check_nccl(
+              ncclSend(send.data_ptr(), static_cast<size_t>(t.send_count), type, t.peer, comm_, stream),
+              "ncclSend", comm_);
         }
         if (t.recv_count > 0) {
           check_nccl(ncclRecv(element_ptr(recv, t.recv_offset), static_cast<size_t>(t.recv_count), type,
-                              t.peer, comm_, compute_stream_),
+                              t.peer, comm_, stream),
                      "ncclRecv", comm_);
         }
       }
     });
     const auto own = block_offsets(counts)[rank_];
-    check_cuda(cudaMemcpyAsync(element_ptr(recv, own), send.data_ptr(), bytes_of(send, send.numel()),
-                               cudaMemcpyDeviceToDevice, compute_stream_),
-               "cudaMemcpyAsync");
+    if (send.numel() > 0) flat_slice(recv, own, send.numel()).copy_(send.view({-1}));
   }
   count_sent(send.numel() * static_cast<int64_t>(send.element_size()) * (size_ - 1));
 }
@@ -231,14 +246,16 @@ std::unique_ptr<PendingOp> NcclCommunicator::send_recv_async(const at::Tensor& s
   if (send.scalar_type() != recv.scalar_type()) throw std::invalid_argument("send_recv: dtypes differ");
   const ncclDataType_t type = nccl_dtype(send.scalar_type());
   DeviceGuard guard(device_);
-  // Created first: once the transfer is enqueued, nothing may fail before the op owns its event.
-  cudaEvent_t done = nullptr;
-  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreateWithFlags");
-  auto op = std::make_unique<StreamTransfer>(done, compute_stream_);  // owns `done` from here
+  const gpu::Stream compute = compute_stream().stream();
+  // Created first: once the transfer is enqueued, nothing may fail before the op owns its event
+  // and the tensors.
+  gpu::Event done = nullptr;
+  check_cuda(gpu::event_create(&done), "cudaEventCreateWithFlags");
+  auto op = std::make_unique<StreamTransfer>(done, compute, send, recv);  // owns `done` from here
   // The transfer starts after everything already enqueued on the compute stream: the kernels
   // that produce `send`, and earlier users of `recv`'s memory.
-  check_cuda(cudaEventRecord(inputs_ready_, compute_stream_), "cudaEventRecord");
-  check_cuda(cudaStreamWaitEvent(comm_stream_, inputs_ready_, 0), "cudaStreamWaitEvent");
+  check_cuda(gpu::event_record(inputs_ready_, compute), "cudaEventRecord");
+  check_cuda(gpu::stream_wait_event(comm_stream_, inputs_ready_), "cudaStreamWaitEvent");
   // Zero-element sides are skipped; the peer's matching side is zero-element too.
   grouped(comm_, [&] {
     if (send.numel() > 0) {
@@ -250,7 +267,7 @@ std::unique_ptr<PendingOp> NcclCommunicator::send_recv_async(const at::Tensor& s
                  "ncclRecv", comm_);
     }
   });
-  check_cuda(cudaEventRecord(done, comm_stream_), "cudaEventRecord");
+  check_cuda(gpu::event_record(done, comm_stream_), "cudaEventRecord");
   if (dst != rank_) count_sent(send.numel() * static_cast<int64_t>(send.element_size()));
   return op;
 }
@@ -263,7 +280,7 @@ void NcclCommunicator::broadcast(at::Tensor& tensor, int root) {
   if (tensor.numel() == 0) return;  // same size on every rank, so all skip
   DeviceGuard guard(device_);
   check_nccl(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()), type,
-                           root, comm_, compute_stream_),
+                           root, comm_, compute_stream().stream()),
              "ncclBroadcast", comm_);
 }
 
@@ -273,7 +290,7 @@ void NcclCommunicator::all_reduce(at::Tensor& tensor, ncclRedOp_t op, const char
   if (tensor.numel() == 0) return;  // same size on every rank, so all skip
   DeviceGuard guard(device_);
   check_nccl(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()), type,
-                           op, comm_, compute_stream_),
+                           op, comm_, compute_stream().stream()),
              "ncclAllReduce", comm_);
 }
 
@@ -287,9 +304,11 @@ void NcclCommunicator::all_reduce_sum(at::Tensor& tensor) {
 
 void NcclCommunicator::barrier() {
   DeviceGuard guard(device_);
-  check_nccl(ncclAllReduce(barrier_word_, barrier_word_, 1, ncclInt32, ncclMax, comm_, compute_stream_),
+  const auto stream = compute_stream();
+  check_nccl(ncclAllReduce(barrier_word_.data_ptr(), barrier_word_.data_ptr(), 1, ncclInt32, ncclMax, comm_,
+                           stream.stream()),
              "ncclAllReduce", comm_);
-  check_cuda(cudaStreamSynchronize(compute_stream_), "cudaStreamSynchronize");
+  stream.synchronize();
   // Failures inside NCCL's kernels or proxy threads (a peer gone, a network error) surface here.
   ncclResult_t async_error = ncclSuccess;
   check_nccl(ncclCommGetAsyncError(comm_, &async_error), "ncclCommGetAsyncError", comm_);
@@ -301,9 +320,7 @@ std::unique_ptr<Communicator> NcclCommunicator::split(int color, int key) {
   DeviceGuard guard(device_);
   ncclComm_t sub = nullptr;
   check_nccl(ncclCommSplit(comm_, color, key, &sub, nullptr), "ncclCommSplit", comm_);
-  auto group = std::make_unique<NcclCommunicator>(sub, device_, shared_stats());
-  group->set_compute_stream(compute_stream_);
-  return group;
+  return std::make_unique<NcclCommunicator>(sub, device_, shared_stats());
 }
 
 }  // namespace uspdit::parallel

@@ -18,10 +18,10 @@ constexpr const char* kWorldIdKey = "nccl/world_unique_id";
 
 int select_cuda_device(const LaunchEnv& env) {
   int count = 0;
-  check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  check_cuda(gpu::get_device_count(&count), "cudaGetDeviceCount");
   if (count == 0) throw std::runtime_error("cudaGetDeviceCount found no CUDA device on this node");
   const int device = env.local_rank % count;
-  check_cuda(cudaSetDevice(device), "cudaSetDevice");
+  check_cuda(gpu::set_device(device), "cudaSetDevice");
   return device;
 }
 

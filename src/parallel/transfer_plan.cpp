@@ -1,41 +1,17 @@
-#include "parallel/nccl/nccl_plan.h"
+#include "parallel/transfer_plan.h"
 
 #include <stdexcept>
 #include <string>
 
 namespace uspdit::parallel {
 
-ncclDataType_t nccl_dtype(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat:
-      return ncclFloat32;
-    case at::kDouble:
-      return ncclFloat64;
-    case at::kHalf:
-      return ncclFloat16;
-    case at::kBFloat16:
-      return ncclBfloat16;
-    case at::kLong:
-      return ncclInt64;
-    case at::kInt:
-      return ncclInt32;
-    case at::kChar:
-      return ncclInt8;
-    case at::kByte:
-    case at::kBool:
-      return ncclUint8;  // bool is one byte 0/1: max and sum keep their meaning
-    default:
-      throw std::invalid_argument(std::string("NCCL communicator: unsupported dtype ") + c10::toString(type));
-  }
-}
-
 std::vector<int64_t> block_offsets(std::span<const int64_t> counts) {
   std::vector<int64_t> out(counts.size(), 0);
   int64_t offset = 0;
   for (size_t i = 0; i < counts.size(); ++i) {
     if (counts[i] < 0) {
-      throw std::invalid_argument("NCCL communicator: negative count " + std::to_string(counts[i]) +
-                                  " for rank " + std::to_string(i));
+      throw std::invalid_argument("negative count " + std::to_string(counts[i]) + " for rank " +
+                                  std::to_string(i));
     }
     out[i] = offset;
     offset += counts[i];

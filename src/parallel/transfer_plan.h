@@ -1,19 +1,13 @@
-// How a Communicator call becomes NCCL arguments: the dtype mapping and which peer gets which
-// slice in the grouped send/recv calls. Pure functions, so they are unit-tested without a GPU.
+// Which peer gets which slice of a variable-count exchange, as grouped point-to-point calls
+// (the NCCL communicator's all_to_all_v and all_gather_v). Pure functions over counts, so they
+// are built and unit-tested in the CPU build.
 #pragma once
-
-#include <ATen/core/Tensor.h>
-#include <nccl.h>
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
 namespace uspdit::parallel {
-
-// The NCCL type of a tensor dtype. Unlike MPI, NCCL reduces bf16 and fp16 natively.
-// Throws std::invalid_argument for dtypes NCCL cannot carry (complex, quantised, ...).
-ncclDataType_t nccl_dtype(at::ScalarType type);
 
 // One peer's share of an exchange, in elements of the tensors' dtype. The caller's own entry
 // (peer == self) is a local copy, never a message.
