@@ -8,6 +8,7 @@
 # USPDIT_TORCH_DIR=<torch package dir> builds against that torch instead of the project's .venv
 # (setup.sh then installs no torch). A GPU variant without .venv takes python3's torch, as on a
 # GPU machine with a preinstalled CUDA torch and no network.
+# USPDIT_CMAKE_ARGS: extra CMake arguments; USPDIT_SKIP_APT=1: setup.sh installs nothing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kind=${BUILD_TYPE:-release}
@@ -33,6 +34,10 @@ else
 fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S "$root" -B "$dir" -G Ninja "${extra[@]}" "${launcher[@]}" ${USPDIT_CMAKE_ARGS:-} >/dev/null
+# Ninja where it exists (setup.sh installs it); a machine that cannot install it uses Makefiles.
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+# shellcheck disable=SC2086  # USPDIT_CMAKE_ARGS is a list of arguments
+cmake -S "$root" -B "$dir" "${generator[@]}" "${extra[@]}" "${launcher[@]}" ${USPDIT_CMAKE_ARGS:-} >/dev/null
 # shellcheck disable=SC2086  # targets is a list
 cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target $targets

@@ -13,7 +13,11 @@ for pkg in openmpi-bin libopenmpi-dev ninja-build ccache cmake g++ pkg-config \
            libsentencepiece-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libpng-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
-if [ ${#need_apt[@]} -gt 0 ]; then
+# USPDIT_SKIP_APT=1: no Debian installs (a machine without network, e.g. the lent GPU machine:
+# scripts/gpu_check.sh brings what is missing as unpacked .debs and CMake leaves FFmpeg out).
+if [ ${#need_apt[@]} -gt 0 ] && [ "${USPDIT_SKIP_APT:-0}" = 1 ]; then
+  echo "[setup] not installing (USPDIT_SKIP_APT=1), absent here: ${need_apt[*]}"
+elif [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing from Debian: ${need_apt[*]}"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -q >/dev/null || true

@@ -18,6 +18,9 @@ if [ "${USPDIT_SKIP_CUDA:-0}" != 1 ]; then
   (cd "$root/build-cuda" && ctest -R '^gpu_unit$' --output-on-failure --timeout 900)
 fi
 (cd "$root/build" && ctest --output-on-failure --timeout 900)
+# The prepared GPU check, dry-run on the CPU with build/ (about a minute on 2 cores), so that the
+# script a lent GPU machine runs (bench/gpu.md) is exercised on every run.
+"$root/scripts/gpu_check.sh" --cpu --out "$root/out/gpu_check_cpu"
 
 if [ "${USPDIT_SKIP_ASAN:-0}" != 1 ]; then
   BUILD_TYPE=asan "$root/scripts/build.sh"

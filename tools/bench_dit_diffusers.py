@@ -53,6 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; 0 = torch's default")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (scripts/gpu_check.sh: the same GPU as uspdit)")
     a = p.parse_args(argv)
     if a.single_layers is None:
         a.single_layers = a.layers if a.model == "hunyuanvideo" else 0
@@ -131,7 +132,8 @@ def main(argv=None) -> int:
         model = HunyuanVideoTransformer3DModel(**hunyuanvideo_config(a.layers, a.single_layers))
     else:
         model = WanTransformer3DModel(**wan_1_3b_config(a.layers))
-    model = model.eval().to(dtype)
+    device = torch.device(a.device)
+    model = model.eval().to(device=device, dtype=dtype)
 
     gen = torch.Generator().manual_seed(a.seed + 1)
     latent = (a.batch, 16, (a.num_frames - 1) // 4 + 1, a.height // 8, a.width // 8)
@@ -149,22 +151,32 @@ def main(argv=None) -> int:
             guidance=torch.full((a.batch,), 6000.0),
         )
 
+    hidden_states, timestep, encoder_hidden_states = (
+        t.to(device) for t in (hidden_states, timestep, encoder_hidden_states))
+    kwargs = {k: v.to(device) for k, v in kwargs.items()}
+
+    def sync():  # GPU kernels run asynchronously: time them to completion
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     def step():
         return model(hidden_states, timestep, encoder_hidden_states, return_dict=False, **kwargs)[0]
 
     with torch.inference_mode():
         for _ in range(a.warmup):
             step()
+        sync()
         t0 = time.perf_counter()
         for _ in range(a.iters):
             out = step()
+        sync()
         seconds = (time.perf_counter() - t0) / a.iters
     assert tuple(out.shape) == latent and torch.isfinite(out.float()).all(), "bad output"
 
     print(
         f"bench dit (diffusers {diffusers.__version__}, torch {torch.__version__}): {a.model}, "
         f"{a.layers}+{a.single_layers} layers, {a.width}x{a.height}, {a.num_frames} frames -> {tokens} video tokens, "
-        f"text {a.text_len}, batch {a.batch}, {a.dtype}, threads {torch.get_num_threads()} "
+        f"text {a.text_len}, batch {a.batch}, {a.dtype}, {a.device}, threads {torch.get_num_threads()} "
         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
         f"attention backend {os.environ.get('DIFFUSERS_ATTN_BACKEND', 'native')}"
     )

@@ -143,6 +143,10 @@ int run_generate(Args& args) {
                                        std::to_string(request.height) + "x" + std::to_string(request.frames) +
                                        "_seed" + std::to_string(request.seed) + ".mp4";
   require(fs::path(output).extension() == ".mp4", "--save_file " + output + ": the video is written as .mp4");
+  // Before any work: a build without FFmpeg would compute the whole video and then fail to save it.
+  require(video::mp4_supported(), "--save_file " + output +
+                                      ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO), so it "
+                                      "cannot write mp4; rebuild with FFmpeg's -dev packages installed");
   require_writable_dir(fs::path(output).parent_path(), "--save_file " + output);
   if (const auto warning = pipeline::untrained_size_warning(request); !warning.empty()) log::info("note: " + warning);
 

@@ -17,12 +17,14 @@
 #include "core/log.h"
 #include "video/ffmpeg_util.h"
 
+#ifndef USPDIT_NO_VIDEO
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
+#endif
 
 namespace uspdit::video {
 namespace fs = std::filesystem;
@@ -90,6 +92,7 @@ void commit_temporary(const std::string& tmp, const std::string& path) {
   }
 }
 
+#ifndef USPDIT_NO_VIDEO
 // Odd sizes cannot be 4:2:0 subsampled; one repeated edge row/column is invisible.
 at::Tensor pad_to_even(const at::Tensor& frames, const std::string& path) {
   at::Tensor out = frames;
@@ -231,6 +234,8 @@ class Mp4Encoder {
   SwsContext* sws_ = nullptr;
 };
 
+#endif  // USPDIT_NO_VIDEO
+
 // Writes with `write(tmp)`, then renames over `path`; the temporary never survives a failure.
 template <typename Write>
 void write_atomically(const std::string& path, Write&& write) {
@@ -295,6 +300,11 @@ void write_mp4(const std::string& path, const at::Tensor& rgb8, const Mp4Options
                             "'; use one of ultrafast superfast veryfast faster fast medium slow slower veryslow");
   require(options.threads >= 0, "cannot write " + path + ": threads must be >= 0 (0 = automatic)");
   check_output_directory(path, "video");
+#ifdef USPDIT_NO_VIDEO
+  throw UsageError("cannot write " + path +
+                   ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO); write PNG frames instead "
+                   "(--save_frames DIR)");
+#else
   detail::route_ffmpeg_log();
 
   const at::Tensor frames = pad_to_even(core::to_host(rgb8).contiguous(), path);
@@ -308,6 +318,15 @@ void write_mp4(const std::string& path, const at::Tensor& rgb8, const Mp4Options
     for (int64_t i = 0; i < t; ++i) encoder.add(data + i * frame_bytes, i);
     encoder.finish();
   });
+#endif
+}
+
+bool mp4_supported() {
+#ifdef USPDIT_NO_VIDEO
+  return false;
+#else
+  return true;
+#endif
 }
 
 std::string png_frame_name(int64_t index) {

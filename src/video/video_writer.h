@@ -41,6 +41,10 @@ struct Mp4Options {
 // log::debug (shown with --verbose).
 void write_mp4(const std::string& path, const at::Tensor& rgb8, const Mp4Options& options = {});
 
+// Whether this build has the mp4 writer and reader (FFmpeg; CMake's USPDIT_WITH_VIDEO). Without
+// them write_mp4, video_info and read_video_rgb8 throw UsageError; PNG frames always work.
+bool mp4_supported();
+
 // dir/frame_00000.png, dir/frame_00001.png, ... (dir created if missing; each file atomic).
 // rgb8: [T, H, W, 3] uint8.
 void write_png_frames(const std::string& dir, const at::Tensor& rgb8);

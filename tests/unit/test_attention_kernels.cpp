@@ -379,13 +379,24 @@ TEST(AttentionKernelsOnGpu, EveryAcceptedKernelEqualsTheMathKernel) {
       if (c.mask == kDevice) valid = valid.to(at::kCUDA);
     }
     auto reference = attend_block_with(K::kMath, q, k, v, valid, std::nullopt);
-    for (auto kernel : {K::kCudnn, K::kFlash, K::kMemEfficient}) {
+    // And libtorch's CPU kernel on the same values in fp32: the GPU path against the one every
+    // CPU test trusts.
+    const auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat); };
+    auto cpu = attend_block_with(K::kCpuFlash, host(q), host(k), host(v), valid.defined() ? valid.cpu() : valid,
+                                 std::nullopt);
+    for (auto kernel : {K::kCudnn, K::kFlash, K::kMemEfficient, K::kMath}) {
       try {
         auto part = attend_block_with(kernel, q, k, v, valid, std::nullopt);
-        EXPECT_LE((part.out - reference.out).abs().max().item<double>(), c.tolerance)
-            << c.name << ": " << attention_kernel_name(kernel);
-        EXPECT_LE((part.lse - reference.lse).abs().max().item<double>(), c.tolerance)
-            << c.name << ": " << attention_kernel_name(kernel);
+        const double out_err = (part.out - reference.out).abs().max().item<double>();
+        const double lse_err = (part.lse - reference.lse).abs().max().item<double>();
+        const double out_cpu = (part.out.cpu() - cpu.out).abs().max().item<double>();
+        const double lse_cpu = (part.lse.cpu() - cpu.lse).abs().max().item<double>();
+        std::cout << "[ kernel   ] " << c.name << ": " << attention_kernel_name(kernel) << " out " << out_err
+                  << " lse " << lse_err << " vs math; out " << out_cpu << " lse " << lse_cpu << " vs cpu_flash\n";
+        EXPECT_LE(out_err, c.tolerance) << c.name << ": " << attention_kernel_name(kernel);
+        EXPECT_LE(lse_err, c.tolerance) << c.name << ": " << attention_kernel_name(kernel);
+        EXPECT_LE(out_cpu, c.tolerance) << c.name << ": " << attention_kernel_name(kernel) << " vs cpu_flash";
+        EXPECT_LE(lse_cpu, c.tolerance) << c.name << ": " << attention_kernel_name(kernel) << " vs cpu_flash";
       } catch (const UsageError& refused) {
         std::cout << "[ refused  ] " << c.name << ": " << refused.what() << "\n";
       }
@@ -399,6 +410,10 @@ TEST(AttentionKernelsOnGpu, EveryAcceptedKernelEqualsTheMathKernel) {
     auto on_device = attend_block(q, k, v, none.to(at::kCUDA), std::nullopt);
     EXPECT_TRUE(at::all(on_device.lse == kNoKeysLse).item<bool>()) << c.name;
     EXPECT_TRUE(at::all(on_device.out == 0).item<bool>()) << c.name;
+    auto no_keys = at::empty({c.B, 0, 4, 128}, q.options());
+    auto empty = attend_block(q, no_keys, no_keys, {}, std::nullopt);
+    EXPECT_TRUE(at::all(empty.lse == kNoKeysLse).item<bool>()) << c.name << ": empty block";
+    EXPECT_TRUE(at::all(empty.out == 0).item<bool>()) << c.name << ": empty block";
   }
 }
 

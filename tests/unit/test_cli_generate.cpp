@@ -12,6 +12,7 @@
 
 #include "io/json.h"
 #include "video/video_reader.h"
+#include "video/video_writer.h"
 
 namespace {
 
@@ -52,6 +53,7 @@ std::string fresh_dir(const std::string& name) {
 const std::string kTiny = " --prompt \"a cat\" --size 64*48 --frame_num 5 --sample_steps 2 --dtype fp32 --text-dtype fp32";
 
 TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
+  if (!uspdit::video::mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   const auto dir = fresh_dir("generate_ok");
   const auto mp4 = dir + "/cat.mp4";
   const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " +
@@ -94,6 +96,7 @@ TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
 }
 
 TEST(CliGenerate, TiledDecodeWritesTheVideo) {
+  if (!uspdit::video::mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   const auto dir = fresh_dir("generate_tiled");
   const auto mp4 = dir + "/tiled.mp4";
   const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ring_degree 2 --enable_tiling "
@@ -110,6 +113,7 @@ void expect_refused(int np, const std::string& args, const std::string& message,
 }
 
 TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
+  if (!uspdit::video::mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   const auto dir = fresh_dir("generate_bad");
   const auto mp4 = dir + "/x.mp4";
   const std::string ckpt = " --ckpt_dir " + kFixture + "/original --prompt \"a cat\" --sample_steps 1";

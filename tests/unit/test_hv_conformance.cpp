@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "models/hunyuan_video/hv_loader.h"
 #include "models/hunyuan_video/hv_model.h"
+#include "device_under_test.h"
 
 namespace uspdit::models::hunyuan_video {
 namespace {
@@ -23,14 +24,14 @@ struct Case {
 
 double max_error(const Case& c, at::ScalarType dtype = at::kFloat, const std::string& strategy = "auto") {
   auto ckpt = locate_hv_checkpoint(kData + c.weights);
-  HvModel model(ckpt.config, load_hv_weights(ckpt, ckpt.config, dtype, at::kCPU, c.key));
+  HvModel model(ckpt.config, load_hv_weights(ckpt, ckpt.config, dtype, testing::device_under_test(), c.key));
   auto in = io::open_checkpoint(kData + c.inputs);
-  HvInputs x{in->load("hidden_states", at::kFloat),          in->load("timestep", at::kFloat),
-             in->load("encoder_hidden_states", at::kFloat),  in->load("encoder_attention_mask", at::kFloat),
-             in->load("pooled_projections", at::kFloat),     in->load("guidance", at::kFloat)};
+  const auto load = [&](const char* name) { return testing::on_device(in->load(name, at::kFloat)); };
+  HvInputs x{load("hidden_states"),         load("timestep"),           load("encoder_hidden_states"),
+             load("encoder_attention_mask"), load("pooled_projections"), load("guidance")};
   parallel::SelfCommunicator self;
   parallel::ProcessMesh mesh(self, {1, 1, 1});
-  auto out = model.forward(mesh, x, strategy);
+  auto out = model.forward(mesh, x, strategy).cpu();
   auto expected = io::open_checkpoint(kData + c.outputs)->load("sample", at::kFloat);
   EXPECT_EQ(out.sizes(), expected.sizes());
   return (out - expected).abs().max().item<double>();

@@ -14,6 +14,7 @@
 #include "io/json.h"
 #include "io/safetensors_writer.h"
 #include "models/umt5/umt5.h"
+#include "device_under_test.h"
 
 namespace uspdit::models::umt5 {
 namespace {
@@ -24,7 +25,7 @@ const std::string kData = std::string(USPDIT_SOURCE_DIR) + "/tests/data/umt5/";
 double max_error(const Umt5Encoder& enc, const std::string& suffix) {
   auto ref = io::open_checkpoint(kData + "outputs.safetensors");
   TokenBatch tokens{ref->load("ids" + suffix), ref->load("mask" + suffix)};
-  auto out = enc.encode(tokens);
+  auto out = enc.encode(tokens).cpu();
   auto expected = ref->load("out" + suffix, at::kFloat);
   EXPECT_EQ(out.sizes(), expected.sizes());
   EXPECT_EQ(out.scalar_type(), at::kFloat);
@@ -33,7 +34,7 @@ double max_error(const Umt5Encoder& enc, const std::string& suffix) {
 
 TEST(Umt5Encoder, MatchesTransformersFp32BothLayouts) {
   for (const char* path : {"hf", "original/umt5_enc_fp32.pth"}) {
-    const auto enc = Umt5Encoder::load(kData + path, at::kFloat, at::kCPU);
+    const auto enc = Umt5Encoder::load(kData + path, at::kFloat, testing::device_under_test());
     EXPECT_EQ(enc.config().num_layers, 2) << path;
     EXPECT_EQ(enc.config().num_heads, 4) << path;
     EXPECT_EQ(enc.config().head_dim, 8) << path;
@@ -54,9 +55,9 @@ TEST(Umt5Encoder, TokenizerToEncoder) {
     raw.push_back(ref.find("prompts")->item(i).find("raw")->as_string());
   }
   const auto tok = Umt5Tokenizer::load(kData + "tokenizer");
-  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat, at::kCPU);
+  const auto enc = Umt5Encoder::load(kData + "hf", at::kFloat, testing::device_under_test());
   EXPECT_EQ(tok.vocab_size(), enc.config().vocab);
-  const auto out = enc.encode(tok.encode(raw, ref.find("max_len")->as_int()));
+  const auto out = enc.encode(tok.encode(raw, ref.find("max_len")->as_int())).cpu();
   const auto expected = io::open_checkpoint(kData + "outputs.safetensors")->load("out", at::kFloat);
   ASSERT_EQ(out.sizes(), expected.sizes());
   EXPECT_LE((out - expected).abs().max().item<double>(), 1e-4);
@@ -67,7 +68,7 @@ TEST(Umt5Encoder, Bf16StaysClose) {
   // bf16 rounding over two layers (|out| <= 4), a wiring mistake would be O(1).
   // "original" is the release folder: it finds models_t5_umt5-xxl-enc-bf16.pth.
   for (const char* path : {"original", "hf"}) {
-    const auto enc = Umt5Encoder::load(kData + path, at::kBFloat16, at::kCPU);
+    const auto enc = Umt5Encoder::load(kData + path, at::kBFloat16, testing::device_under_test());
     EXPECT_EQ(enc.weights().layers[0].q.scalar_type(), at::kBFloat16);
     EXPECT_EQ(enc.weights().layers[0].norm1.scalar_type(), at::kFloat);
     EXPECT_EQ(enc.weights().layers[0].rel_bias.scalar_type(), at::kFloat);

@@ -124,6 +124,7 @@ TEST(VideoRgb8, LayoutNanAndHalfPrecision) {
 }
 
 TEST(VideoMp4, RoundTripsThroughLibavcodec) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4");
   const auto path = (dir.path() / "out.mp4").string();
   auto rgb = to_rgb8(moving_gradients(9, 48, 64));
@@ -160,6 +161,7 @@ TEST(VideoMp4, RoundTripsThroughLibavcodec) {
 }
 
 TEST(VideoMp4, OptionsReachTheFile) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4opt");
   const auto path = (dir.path() / "out.mp4").string();
   auto rgb = to_rgb8(moving_gradients(5, 32, 32));
@@ -179,6 +181,7 @@ TEST(VideoMp4, OptionsReachTheFile) {
 }
 
 TEST(VideoMp4, OddSizesArePaddedByTheEdge) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4odd");
   const auto path = (dir.path() / "odd.mp4").string();
   auto rgb = to_rgb8(moving_gradients(3, 31, 45));
@@ -191,6 +194,7 @@ TEST(VideoMp4, OddSizesArePaddedByTheEdge) {
 }
 
 TEST(VideoMp4, UserErrorsNameThePathAndLeaveNothing) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4err");
   auto rgb = to_rgb8(moving_gradients(2, 16, 16));
   const auto missing = (dir.path() / "no_such_dir" / "out.mp4").string();
@@ -221,6 +225,7 @@ TEST(VideoMp4, UserErrorsNameThePathAndLeaveNothing) {
 // A write failing half-way (here: the file size limit, as a full disk would) removes the
 // temporary and leaves no file at the path.
 TEST(VideoMp4, AFailedWriteLeavesNothing) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4full");
   const auto path = (dir.path() / "big.mp4").string();
   const auto png_dir = dir.path() / "frames";
@@ -254,6 +259,7 @@ TEST(VideoMp4, AFailedWriteLeavesNothing) {
 }
 
 TEST(VideoMp4, NotAVideoIsAUsageError) {
+  if (!mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   TempDir dir("mp4junk");
   const auto path = (dir.path() / "junk.mp4").string();
   FILE* f = std::fopen(path.c_str(), "wb");

@@ -8,6 +8,7 @@
 #include "io/checkpoint.h"
 #include "models/wan/wan_loader.h"
 #include "models/wan/wan_model.h"
+#include "device_under_test.h"
 
 namespace uspdit::models::wan {
 namespace {
@@ -24,13 +25,14 @@ struct Case {
 double max_error(const Case& c, at::ScalarType dtype) {
   auto ckpt = locate_wan_checkpoint(kData + c.fixture + "/" + c.layout);
   auto source = io::open_checkpoint(ckpt.weights_dir);
-  WanModel model(ckpt.config, load_wan_weights(*source, ckpt.config, dtype, at::kCPU));
+  WanModel model(ckpt.config, load_wan_weights(*source, ckpt.config, dtype, testing::device_under_test()));
   auto inputs = io::open_checkpoint(kData + c.fixture + "/" + c.inputs);
-  WanInputs in{inputs->load("hidden_states", at::kFloat), inputs->load("timestep", at::kFloat),
-               inputs->load("encoder_hidden_states", at::kFloat)};
+  WanInputs in{testing::on_device(inputs->load("hidden_states", at::kFloat)),
+               testing::on_device(inputs->load("timestep", at::kFloat)),
+               testing::on_device(inputs->load("encoder_hidden_states", at::kFloat))};
   parallel::SelfCommunicator self;
   parallel::ProcessMesh mesh(self, {1, 1, 1});
-  auto out = model.forward(mesh, in);
+  auto out = model.forward(mesh, in).cpu();
   auto expected = io::open_checkpoint(kData + c.fixture + "/" + c.outputs)->load("sample", at::kFloat);
   EXPECT_EQ(out.sizes(), expected.sizes());
   return (out - expected).abs().max().item<double>();

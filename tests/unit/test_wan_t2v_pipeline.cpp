@@ -15,6 +15,7 @@
 #include "io/checkpoint.h"
 #include "pipeline/wan_t2v.h"
 #include "pipeline/wan_t2v_files.h"
+#include "device_under_test.h"
 
 namespace uspdit::pipeline {
 namespace {
@@ -24,7 +25,7 @@ const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan_t
 double max_abs(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   if (a.sizes() != b.sizes()) return 1e9;
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+  return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
 }
 
 WanT2vRequest fixture_request(sampling::Solver solver, double guidance) {
@@ -60,6 +61,7 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   parallel::ProcessMesh mesh(self, {1, 1, 1});
   WanT2vSettings settings;
   settings.show_progress = false;
+  settings.device = settings.text_device = testing::device_under_test();
   WanT2vPipeline pipe(mesh, locate_wan_t2v_files(kFixture + "/" + c.layout), settings);
   const auto request = fixture_request(c.solver, c.guidance);
 
@@ -81,7 +83,7 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   std::printf("[conformance] %s %s: text %.2e, latents %.2e, video %.2e\n", c.name, c.layout,
               max_abs(text.cond, expect("prompt_embeds")), latent_err, video_err);
   // And from the reference latents the decode alone is exact to the VAE's tolerance.
-  EXPECT_LE(max_abs(pipe.decode(expect("latents")), expect("video")), 1e-4);
+  EXPECT_LE(max_abs(pipe.decode(testing::on_device(expect("latents"))), expect("video")), 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixture, WanT2vConformance,

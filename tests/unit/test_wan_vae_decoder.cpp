@@ -15,6 +15,7 @@
 #include "models/wan_vae/wan_vae_decoder.h"
 #include "models/wan_vae/wan_vae_loader.h"
 #include "models/wan_vae/wan_vae_name_map.h"
+#include "device_under_test.h"
 
 namespace uspdit::models::wan_vae {
 namespace {
@@ -26,7 +27,7 @@ double max_error(const WanVaeDecoder& vae, const std::string& suffix) {
   auto z = io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z" + suffix, at::kFloat);
   auto expected =
       io::open_checkpoint((kTiny / "outputs.safetensors").string())->load("sample" + suffix, at::kFloat);
-  auto out = vae.decode(z);
+  auto out = vae.decode(testing::on_device(z)).cpu();
   EXPECT_EQ(out.sizes(), expected.sizes()) << suffix;
   if (out.sizes() != expected.sizes()) return 1e9;
   return (out - expected).abs().max().item<double>();
@@ -36,7 +37,7 @@ TEST(WanVae, MatchesDiffusersInBothLayouts) {
   // The release file, the release directory (beside a DiT config.json it must not take), and
   // diffusers' folder.
   for (const fs::path& path : {kTiny / "original/Wan2.1_VAE.pth", kTiny / "original", kTiny / "diffusers"}) {
-    const auto vae = WanVaeDecoder::load(path.string(), at::kCPU);
+    const auto vae = WanVaeDecoder::load(path.string(), testing::device_under_test());
     for (const char* suffix : {"", "_b2", "_t1"}) {
       const double err = max_error(vae, suffix);
       EXPECT_LE(err, 1e-4) << path << " z" << suffix;
@@ -48,11 +49,12 @@ TEST(WanVae, MatchesDiffusersInBothLayouts) {
 TEST(WanVae, TiledDecodeMatchesDiffusersTiling) {
   // diffusers' enable_tiling(32, 32, 24, 24) on a 72×88 frame: 3×4 overlapping tiles, partial
   // edge tiles, blended in diffusers' order.
-  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string(), at::kCPU);
-  const auto z = io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z_tiled", at::kFloat);
+  const auto vae = WanVaeDecoder::load((kTiny / "diffusers").string(), testing::device_under_test());
+  const auto z =
+      testing::on_device(io::open_checkpoint((kTiny / "inputs.safetensors").string())->load("z_tiled", at::kFloat));
   const auto expected = io::open_checkpoint((kTiny / "outputs.safetensors").string())->load("sample_tiled", at::kFloat);
   int tiles = 0;
-  const auto out = vae.decode_tiled(z, VaeTiling{32, 24}, nullptr, [&] { ++tiles; });
+  const auto out = vae.decode_tiled(z, VaeTiling{32, 24}, nullptr, [&] { ++tiles; }).cpu();
   EXPECT_EQ(tiles, 12);
   ASSERT_EQ(out.sizes(), expected.sizes());
   const double err = (out - expected).abs().max().item<double>();
@@ -60,7 +62,7 @@ TEST(WanVae, TiledDecodeMatchesDiffusersTiling) {
   std::printf("wan vae tiled: max abs error vs diffusers tiled_decode %.3g\n", err);
   // Tiling is not exact (tiles do not see past their edges): it must differ from the full decode,
   // or the test would not be testing the tiling.
-  EXPECT_GT((out - vae.decode(z)).abs().max().item<double>(), 1e-3);
+  EXPECT_GT((out - vae.decode(z).cpu()).abs().max().item<double>(), 1e-3);
   EXPECT_THROW(vae.decode_tiled(z, VaeTiling{30, 24}), UsageError);
 }
 
