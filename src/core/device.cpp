@@ -49,7 +49,9 @@ const char* device_request_name(DeviceRequest request) {
 AcceleratorInfo probe_accelerators() {
   AcceleratorInfo info;
   const auto& hooks = at::detail::getCUDAHooks();
-  info.backend_linked = hooks.hasCUDA() || hooks.hasROCM() || hooks.deviceCount() > 0;
+  // The CUDA/ROCm backend registers its device guard when its library loads, with or without a
+  // driver; hasCUDA() would also need a GPU.
+  info.backend_linked = c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA) || hooks.hasROCM();
   info.count = info.backend_linked ? static_cast<int>(hooks.deviceCount()) : 0;
   info.rocm = hooks.hasROCM();
   return info;

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "parallel/bootstrap.h"
 #include "parallel/mpi_communicator.h"
 
 // The CUDA world comes from uspdit_nccl, a separate static library because only it sees CUDA
@@ -16,9 +18,6 @@
 // uspdit_lib gets make_nccl_world with it. No registration at static-init time, which a static
 // library would silently drop when nothing else references its object file.
 #ifdef USPDIT_HAVE_NCCL
-#include <chrono>
-
-#include "parallel/bootstrap.h"
 #include "parallel/nccl/nccl_world.h"
 #endif
 
@@ -89,9 +88,9 @@ class SelfBootstrap final : public Bootstrap {
   }
 };
 
-// The NCCL unique id travels over MPI when the launcher started MPI, otherwise over a TCPStore
-// next to torchrun's own (which already occupies MASTER_PORT).
-std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi) {
+// The NCCL unique id travels over MPI when the launcher started MPI, otherwise over the
+// torchrun rendezvous connected before (`store`).
+std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi, std::unique_ptr<Bootstrap> store) {
   // A rank without a usable GPU fails here, before its peers start waiting for it.
   try {
     select_cuda_device(env);
@@ -102,14 +101,28 @@ std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mp
   std::unique_ptr<Bootstrap> bootstrap;
   if (have_mpi) {
     bootstrap = make_mpi_bootstrap();
-  } else if (env.world_size == 1 && env.master_port == 0) {
-    bootstrap = std::make_unique<SelfBootstrap>();
+  } else if (store) {
+    bootstrap = std::move(store);
   } else {
-    bootstrap = make_tcp_store_bootstrap(env, /*port_offset=*/1, std::chrono::seconds(300));
+    bootstrap = std::make_unique<SelfBootstrap>();
   }
   return make_nccl_world(env, *bootstrap);
 }
 #endif
+
+// Under torchrun the rendezvous is reached first, by every rank, with one line saying how: a
+// wrong MASTER_ADDR or a store that is not there fails here, clearly, before any device work.
+std::unique_ptr<Bootstrap> torchrun_rendezvous(const LaunchEnv& env) {
+  if (env.launcher != Launcher::kTorchrun || env.world_size == 1) return nullptr;
+  constexpr int kPortOffset = 1;  // only without the agent store: MASTER_PORT is torchrun's own
+  auto store = make_tcp_store_bootstrap(env, kPortOffset, std::chrono::seconds(300));
+  log::set_rank(env.rank, env.world_size);
+  log::debug("torchrun rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size) + ", local rank " +
+             std::to_string(env.local_rank) + "/" + std::to_string(env.local_world_size) + ", node " +
+             std::to_string(env.node_rank.value_or(env.rank / env.local_world_size)) + ": rendezvous " +
+             describe_tcp_store(env, kPortOffset));
+  return store;
+}
 
 }  // namespace
 
@@ -147,6 +160,8 @@ DeviceKind device_kind(const c10::Device& device) {
 
 std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
   auto env = read_launch_env(process_env());
+  // Host tensors never go through torchrun's store (require_backend_for says to use mpirun).
+  auto rendezvous = request == core::DeviceRequest::kCpu ? nullptr : torchrun_rendezvous(env);
   // Decided before anything starts, from what this process sees: a rank without the GPU it was
   // asked for fails on its own, with the same message as its peers, instead of in a collective.
   const auto gpus = core::probe_accelerators();
@@ -176,7 +191,7 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
     log::set_rank(env.rank, env.world_size);
     rt->nodes_ = nodes_from_launcher(env);
   }
-  rt->world_ = make_cuda_world(rt->launch_, use_mpi);
+  rt->world_ = make_cuda_world(rt->launch_, use_mpi, std::move(rendezvous));
   return rt;
 #else
   throw UsageError("--device cuda: this uspdit build has no NCCL communicator for GPU tensors; build it with "
