@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <sstream>
 
@@ -115,6 +117,11 @@ void Args::finish() const {
   msg << " for `uspdit " << command_ << "`; known flags:";
   for (const auto& name : known_) msg << " --" << name;
   throw UsageError(msg.str());
+}
+
+parallel::CommBackend comm_backend(Args& args) {
+  const char* from_env = std::getenv("USPDIT_COMM");
+  return parallel::parse_comm_backend(args.get_string("comm", from_env && *from_env ? from_env : "auto"));
 }
 
 core::DeviceRequest device_request(Args& args) {

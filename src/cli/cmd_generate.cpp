@@ -106,6 +106,7 @@ int run_generate(Args& args) {
   const int crf = static_cast<int>(args.get_int("crf", 10));
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
 
   require(ckpt_dir.has_value(), std::string("--ckpt_dir is required. ") + kUsage);
@@ -115,7 +116,7 @@ int run_generate(Args& args) {
           "--vae-tile-size and --vae-tile-stride must be multiples of 8 pixels with size >= stride > 0");
 
   // Everything below that can fail on bad input runs on every rank before any weight is read.
-  auto rt = parallel::Runtime::start(device);
+  auto rt = parallel::Runtime::start(device, comm);
   settings.device = rt->device();
   settings.text_device = t5_cpu ? core::host_device() : rt->device();
   if (threads > 0) at::set_num_threads(threads);

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "parallel/bootstrap.h"
 #include "parallel/mpi_communicator.h"
+#include "parallel/staged_communicator.h"
 
 // The CUDA world comes from uspdit_nccl, a separate static library because only it sees CUDA
 // and NCCL headers. The hook is a plain call under USPDIT_HAVE_NCCL: CMake links uspdit_lib and
@@ -146,19 +147,59 @@ void require_backend_for(DeviceKind device, const LaunchEnv& env) {
         "Launch with `mpirun -np " + std::to_string(env.world_size) +
         " build/uspdit ...` (or srun), or run on GPUs (--device cuda) where torchrun bootstraps NCCL");
   }
-#ifndef USPDIT_HAVE_NCCL
-  if (device == DeviceKind::kCuda) {
-    throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_TORCH_CUDA=ON"
-                     " (scripts/build.sh: BUILD_TYPE=cuda), or use --device cpu under mpirun");
-  }
-#endif
 }
 
 DeviceKind device_kind(const c10::Device& device) {
   return device.is_cpu() ? DeviceKind::kCpu : DeviceKind::kCuda;
 }
 
-std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
+CommBackend parse_comm_backend(const std::string& text) {
+  if (text == "auto") return CommBackend::kAuto;
+  if (text == "nccl" || text == "rccl") return CommBackend::kNccl;
+  if (text == "host-staged" || text == "host_staged" || text == "mpi") return CommBackend::kHostStaged;
+  throw UsageError("--comm '" + text + "' is not a backend: use auto, nccl or host-staged");
+}
+
+const char* comm_backend_name(CommBackend backend) {
+  switch (backend) {
+    case CommBackend::kAuto: return "auto";
+    case CommBackend::kMpi: return "mpi";
+    case CommBackend::kNccl: return "nccl";
+    case CommBackend::kHostStaged: return "host-staged";
+  }
+  return "?";
+}
+
+CommBackend resolve_comm_backend(CommBackend asked, DeviceKind device, const LaunchEnv& env, bool nccl_built,
+                                 int gpus_on_node) {
+  if (device == DeviceKind::kCpu) {
+    require(asked != CommBackend::kNccl, "--comm nccl moves GPU tensors; with --device cpu use --comm auto (MPI)");
+    return asked == CommBackend::kHostStaged ? CommBackend::kHostStaged : CommBackend::kMpi;
+  }
+  const bool mpi = launcher_provides_mpi(env.launcher);
+  const std::string staged_needs_mpi = "the host-staged path sends over MPI, which " +
+                                       std::string(launcher_name(env.launcher)) + " does not start: launch with `mpirun -np " +
+                                       std::to_string(env.world_size) + " ...` (or srun)";
+  if (asked == CommBackend::kHostStaged) {
+    require(mpi, "--comm host-staged: " + staged_needs_mpi);
+    return asked;
+  }
+  const bool shared_gpu = env.local_world_size > gpus_on_node && env.world_size > 1;
+  if (asked == CommBackend::kNccl) {
+    require(nccl_built, "--comm nccl: this uspdit build has no NCCL communicator; build it with BUILD_TYPE=cuda "
+                        "scripts/build.sh, or use --comm host-staged under mpirun");
+    require(!shared_gpu, "--comm nccl: " + std::to_string(env.local_world_size) + " ranks on this node share " +
+                             std::to_string(gpus_on_node) + " GPU(s), which NCCL does not support; run one rank per "
+                             "GPU, or use --comm host-staged under mpirun");
+    return asked;
+  }
+  if (nccl_built && !shared_gpu) return CommBackend::kNccl;
+  require(mpi, std::string(nccl_built ? "ranks share a GPU (NCCL does not support that)" : "this build has no NCCL") +
+                   ", and " + staged_needs_mpi + "; or run one rank per GPU");
+  return CommBackend::kHostStaged;
+}
+
+std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend comm) {
   auto env = read_launch_env(process_env());
   // Host tensors never go through torchrun's store (require_backend_for says to use mpirun).
   auto rendezvous = request == core::DeviceRequest::kCpu ? nullptr : torchrun_rendezvous(env);
@@ -167,6 +208,12 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
   const auto gpus = core::probe_accelerators();
   const DeviceKind device = device_kind(core::choose_device(request, env.local_rank, gpus));
   require_backend_for(device, env);
+#ifdef USPDIT_HAVE_NCCL
+  constexpr bool kNcclBuilt = true;
+#else
+  constexpr bool kNcclBuilt = false;
+#endif
+  const CommBackend backend = resolve_comm_backend(comm, device, env, kNcclBuilt, gpus.count);
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->launch_ = env;
   // CPU tensors always go through MPI (require_backend_for refused torchrun above); CUDA tensors
@@ -181,11 +228,17 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
   }
   // The local rank may only now be known (MPI found peers the environment did not describe).
   rt->device_ = core::choose_device(request, rt->launch_.local_rank, gpus);
-  if (device == DeviceKind::kCpu) {
+  core::make_current(rt->device_);
+  if (backend == CommBackend::kMpi) {
     rt->world_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false);
     return rt;
   }
-  core::make_current(rt->device_);
+  if (backend == CommBackend::kHostStaged) {
+    log::info("communication: " + std::string(comm_backend_name(backend)) + " (device tensors through host memory over MPI)");
+    rt->world_ = std::make_unique<StagedCommunicator>(std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false),
+                                                      rt->device_);
+    return rt;
+  }
 #ifdef USPDIT_HAVE_NCCL
   if (!use_mpi) {
     log::set_rank(env.rank, env.world_size);
