@@ -7,6 +7,7 @@
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -78,7 +79,16 @@ std::string device_label(const c10::Device& device) {
 }
 
 void make_current(const c10::Device& device) {
-  if (is_gpu(device)) guard_impl(device).setDevice(device);
+  if (!is_gpu(device)) return;
+  // Long videos allocate activations of many sizes; expandable segments let the caching
+  // allocator grow one mapping instead of fragmenting fixed blocks (PyTorch's advice for such
+  // loads). Read once, at the allocator's first use, which is after this; a user's own setting
+  // (either variable) wins.
+  if (std::getenv("PYTORCH_CUDA_ALLOC_CONF") == nullptr && std::getenv("PYTORCH_ALLOC_CONF") == nullptr &&
+      std::getenv("PYTORCH_HIP_ALLOC_CONF") == nullptr) {
+    setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True", /*overwrite=*/0);
+  }
+  guard_impl(device).setDevice(device);
 }
 
 void synchronize(const c10::Device& device) {
