@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "[--sample_solver unipc|dpm++|euler] [--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] "
     "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] [--device auto|cuda|cpu] "
-    "[--t5_cpu]";
+    "[--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]";
 
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
@@ -97,6 +97,7 @@ int run_generate(Args& args) {
   settings.show_progress = !args.flag("no-progress");
   // Wan's --t5_cpu: the text encoder runs on the host (no GPU memory for umt5-xxl's 11 GB).
   const bool t5_cpu = args.flag("t5-cpu");
+  settings.offload_model = args.flag("offload-model");
   pipeline::WanT2vFileOverrides overrides;
   overrides.text_encoder = args.get_string("t5-checkpoint", "");
   overrides.tokenizer = args.get_string("tokenizer", "");

@@ -264,6 +264,10 @@ at::Tensor WanT2vPipeline::generate(const WanT2vRequest& request) {
     at::Tensor latents;
     record_.step_seconds.emplace_back();
     stage("denoise", repeat, [&] { latents = denoise(request, text, noise, request.steps, &record_.step_seconds.back()); });
+    if (settings_.offload_model) {
+      dit_.reset();
+      core::release_cached_memory(settings_.device);
+    }
     stage("decode", repeat, [&] { video = decode(latents); });
   }
   return video[0];
