@@ -132,7 +132,8 @@ at::Tensor DeviceUploader::staging(at::IntArrayRef shape, at::ScalarType dtype) 
 }
 
 at::Tensor DeviceUploader::upload(const at::Tensor& host) {
-  if (!is_gpu(device_)) return host;
+  if (device_ == host.device()) return host;
+  if (!is_gpu(device_)) return host.to(device_);  // any other device (meta in tests): a plain copy
   Buffer& buffer = *buffers_[next_];
   next_ = (next_ + 1) % buffers_.size();
   at::Tensor out = at::empty(host.sizes(), host.options().device(device_).pinned_memory(false));
