@@ -38,7 +38,7 @@ fi
 torch_dir=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/torch
 with_deps=${USPDIT_TORCH_WITH_DEPS:-0}
 if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 2>/dev/null)" != "$TORCH_VERSION" ] ||
-   { [ "$with_deps" = 1 ] && [ ! -d "$torch_dir/../nvidia" ]; }; then
+   { [ "$with_deps" = 1 ] && [ ! -d "$torch_dir/../nvidia/cudnn" ]; }; then
   echo "[setup] installing torch==$TORCH_VERSION"
   deps=(--no-deps)
   # GPU machines: USPDIT_TORCH_WITH_DEPS=1 also installs the NVIDIA runtime wheels that
@@ -48,3 +48,16 @@ if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ "$(cat "$venv/.torch-version" 
   echo "$TORCH_VERSION" > "$venv/.torch-version"
 fi
 echo "[setup] ok: libtorch at $torch_dir"
+
+# USPDIT_SETUP_TORCHRUN=1 (scripts/test.sh): `python -m torch.distributed.run` (torchrun) from
+# .venv, for the tests that launch uspdit the way GPU users do. Importing torch needs the
+# libraries its Python extension links that this machine's CUDA toolkit does not provide (or
+# provides too old: NCCL 2.28 lacks symbols torch 2.15 binds), and typing_extensions: ~520 MB of
+# the wheel's own pins, not its whole 4 GB of NVIDIA dependencies.
+if [ "${USPDIT_SETUP_TORCHRUN:-0}" = 1 ] && ! "$venv/bin/python" -c "import torch.distributed.run" 2>/dev/null; then
+  echo "[setup] installing what torchrun needs to import torch"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "typing_extensions==4.16.0" \
+    "nvidia-nccl-cu13==2.30.7" "nvidia-cusparselt-cu13==0.8.1" "nvidia-nvshmem-cu13==3.7.2" "nvidia-cufile==1.20.0.107"
+  "$venv/bin/python" -c "import torch.distributed.run" 2>/dev/null ||
+    { echo "[setup] torchrun still cannot import torch from $venv (see: $venv/bin/python -c 'import torch')" >&2; exit 1; }
+fi

@@ -1,6 +1,9 @@
 #include "cli/args.h"
 
+#include <cstdlib>
+
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "core/error.h"
@@ -38,8 +41,11 @@ bool Args::flag(const std::string& name) {
   if (!has(name)) return false;
   const auto& value = given_.at(normalise(name));
   if (!value) return true;
-  if (*value == "true" || *value == "1" || *value == "yes") return true;
-  if (*value == "false" || *value == "0" || *value == "no") return false;
+  // Python scripts' spelling too: Wan's generate.py takes `--offload_model True`.
+  std::string v = *value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
   throw UsageError("--" + name + " takes no value (or true/false), got '" + *value + "'");
 }
 
@@ -115,6 +121,11 @@ void Args::finish() const {
   msg << " for `uspdit " << command_ << "`; known flags:";
   for (const auto& name : known_) msg << " --" << name;
   throw UsageError(msg.str());
+}
+
+parallel::CommBackend comm_backend(Args& args) {
+  const char* from_env = std::getenv("USPDIT_COMM");
+  return parallel::parse_comm_backend(args.get_string("comm", from_env && *from_env ? from_env : "auto"));
 }
 
 core::DeviceRequest device_request(Args& args) {

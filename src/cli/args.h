@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "parallel/runtime.h"
 
 namespace uspdit::cli {
 
@@ -45,5 +46,7 @@ class Args {
 // --device auto|cuda|cpu (default auto: the GPU when one is visible), read by every command
 // that runs tensors.
 core::DeviceRequest device_request(Args& args);
+// --comm auto|nccl|host-staged (default: $USPDIT_COMM, else auto).
+parallel::CommBackend comm_backend(Args& args);
 
 }  // namespace uspdit::cli

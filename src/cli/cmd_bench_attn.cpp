@@ -46,6 +46,7 @@ int run_bench_attn(Args& args) {
   const bool verify = args.flag("verify");
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
 
   require(p.batch >= 1 && p.seq_len >= 1 && p.heads >= 1 && p.head_dim >= 1,
@@ -54,7 +55,7 @@ int run_bench_attn(Args& args) {
           "--text-padding must be between 0 and --text-len");
   require(iters >= 1 && warmup >= 0, "--iters must be >= 1 and --warmup >= 0");
 
-  auto rt = parallel::Runtime::start(device);
+  auto rt = parallel::Runtime::start(device, comm);
   parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),
                          "this attention", false);
   auto strategy = attention::parse_joint_strategy(strategy_name, p.text_len, degrees.sequence_parallel());

@@ -46,6 +46,7 @@ int run_bench_dit(Args& args) {
   const int64_t text_padding = args.get_int("text-padding", 0);
   const std::string joint = args.get_string("joint-strategy", "auto");
   const auto device = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
   const auto dtype = parse_dtype(dtype_name);
   require(layers >= 0 && single_layers >= 0 && layers + single_layers >= 1 && iters >= 1 && warmup >= 0 &&
@@ -55,7 +56,7 @@ int run_bench_dit(Args& args) {
   require(frames % 4 == 1, "--num-frames must be 4n+1 (the VAE compresses time 4×)");
 
   // The device first: the random weights are drawn on the CPU and placed there.
-  auto rt = parallel::Runtime::start(device);
+  auto rt = parallel::Runtime::start(device, comm);
   const auto& on = rt->device();
   // The model under test, as a forward function of the mesh, plus its attention shape.
   std::function<at::Tensor(parallel::ProcessMesh&)> step;

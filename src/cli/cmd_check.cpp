@@ -197,6 +197,7 @@ int run_check(Args& args) {
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
   const auto request = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
   // MPI counts are ints; the all-to-all and the exchange buffers hold `bytes` each.
   require(report.options.bandwidth_bytes >= 1 && report.options.bandwidth_bytes <= INT_MAX,
@@ -207,7 +208,7 @@ int run_check(Args& args) {
   report.options.iters = static_cast<int>(iters);
 
   // The links of the run's device: MPI between host buffers, NCCL between GPUs (--device).
-  auto rt = parallel::Runtime::start(request);
+  auto rt = parallel::Runtime::start(request, comm);
   const auto device = parallel::device_kind(rt->device());
   parallel::Communicator& world = rt->world();
   const parallel::NodeInfo nodes =

@@ -101,6 +101,7 @@ int run_forward(Args& args) {
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
 
   require(ckpt && inputs_path && output_path,
@@ -112,7 +113,7 @@ int run_forward(Args& args) {
   require(out_dir.empty() || std::filesystem::is_directory(out_dir),
           "--output " + *output_path + ": directory " + out_dir.string() + " does not exist");
 
-  auto rt = parallel::Runtime::start(device);
+  auto rt = parallel::Runtime::start(device, comm);
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
 

@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "[--sample_solver unipc|dpm++|euler] [--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] "
     "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] [--device auto|cuda|cpu] "
-    "[--t5_cpu]";
+    "[--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]";
 
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
@@ -97,6 +97,7 @@ int run_generate(Args& args) {
   settings.show_progress = !args.flag("no-progress");
   // Wan's --t5_cpu: the text encoder runs on the host (no GPU memory for umt5-xxl's 11 GB).
   const bool t5_cpu = args.flag("t5-cpu");
+  settings.offload_model = args.flag("offload-model");
   pipeline::WanT2vFileOverrides overrides;
   overrides.text_encoder = args.get_string("t5-checkpoint", "");
   overrides.tokenizer = args.get_string("tokenizer", "");
@@ -106,6 +107,7 @@ int run_generate(Args& args) {
   const int crf = static_cast<int>(args.get_int("crf", 10));
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
+  const auto comm = comm_backend(args);
   args.finish();
 
   require(ckpt_dir.has_value(), std::string("--ckpt_dir is required. ") + kUsage);
@@ -115,7 +117,7 @@ int run_generate(Args& args) {
           "--vae-tile-size and --vae-tile-stride must be multiples of 8 pixels with size >= stride > 0");
 
   // Everything below that can fail on bad input runs on every rank before any weight is read.
-  auto rt = parallel::Runtime::start(device);
+  auto rt = parallel::Runtime::start(device, comm);
   settings.device = rt->device();
   settings.text_device = t5_cpu ? core::host_device() : rt->device();
   if (threads > 0) at::set_num_threads(threads);

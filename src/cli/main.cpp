@@ -5,8 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <torch/version.h>
+
 #include "cli/commands.h"
+#include "core/device.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/memory.h"
 
 namespace {
@@ -40,6 +44,15 @@ void print_usage(FILE* out) {
                "bench-attn --ulysses-degree 2 --ring-degree 2 --verify`.\n");
 }
 
+// The version, libtorch's, and what this build can run on.
+void print_version() {
+  const auto gpus = uspdit::core::probe_accelerators();
+  const std::string visible = gpus.backend_linked ? ", " + std::to_string(gpus.count) + " GPU(s) visible" : "";
+  std::printf("uspdit %s (libtorch %d.%d.%d; %s build%s)\n", USPDIT_VERSION, TORCH_VERSION_MAJOR,
+              TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, gpus.backend_linked ? (gpus.rocm ? "ROCm" : "CUDA") : "CPU",
+              visible.c_str());
+}
+
 // The rank as the launcher states it, for error lines printed before (or without) MPI.
 std::string rank_prefix() {
   for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID", "RANK"}) {
@@ -52,6 +65,12 @@ std::string rank_prefix() {
 
 int main(int argc, char** argv) {
   uspdit::tune_allocator_for_tensors();
+  // USPDIT_VERBOSE=1: every rank logs its launch details (rendezvous, device), not just rank 0.
+  if (const char* verbose = std::getenv("USPDIT_VERBOSE")) uspdit::log::set_verbose(std::strcmp(verbose, "0") != 0);
+  if (argc >= 2 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version"))) {
+    print_version();
+    return 0;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") ||
       !std::strcmp(argv[1], "-h")) {
     print_usage(stdout);

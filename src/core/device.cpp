@@ -7,6 +7,7 @@
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -49,7 +50,9 @@ const char* device_request_name(DeviceRequest request) {
 AcceleratorInfo probe_accelerators() {
   AcceleratorInfo info;
   const auto& hooks = at::detail::getCUDAHooks();
-  info.backend_linked = hooks.hasCUDA() || hooks.hasROCM() || hooks.deviceCount() > 0;
+  // The CUDA/ROCm backend registers its device guard when its library loads, with or without a
+  // driver; hasCUDA() would also need a GPU.
+  info.backend_linked = c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA) || hooks.hasROCM();
   info.count = info.backend_linked ? static_cast<int>(hooks.deviceCount()) : 0;
   info.rocm = hooks.hasROCM();
   return info;
@@ -76,7 +79,16 @@ std::string device_label(const c10::Device& device) {
 }
 
 void make_current(const c10::Device& device) {
-  if (is_gpu(device)) guard_impl(device).setDevice(device);
+  if (!is_gpu(device)) return;
+  // Long videos allocate activations of many sizes; expandable segments let the caching
+  // allocator grow one mapping instead of fragmenting fixed blocks (PyTorch's advice for such
+  // loads). Read once, at the allocator's first use, which is after this; a user's own setting
+  // (either variable) wins.
+  if (std::getenv("PYTORCH_CUDA_ALLOC_CONF") == nullptr && std::getenv("PYTORCH_ALLOC_CONF") == nullptr &&
+      std::getenv("PYTORCH_HIP_ALLOC_CONF") == nullptr) {
+    setenv("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True", /*overwrite=*/0);
+  }
+  guard_impl(device).setDevice(device);
 }
 
 void synchronize(const c10::Device& device) {
@@ -120,7 +132,8 @@ at::Tensor DeviceUploader::staging(at::IntArrayRef shape, at::ScalarType dtype) 
 }
 
 at::Tensor DeviceUploader::upload(const at::Tensor& host) {
-  if (!is_gpu(device_)) return host;
+  if (device_ == host.device()) return host;
+  if (!is_gpu(device_)) return host.to(device_);  // any other device (meta in tests): a plain copy
   Buffer& buffer = *buffers_[next_];
   next_ = (next_ + 1) % buffers_.size();
   at::Tensor out = at::empty(host.sizes(), host.options().device(device_).pinned_memory(false));

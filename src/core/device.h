@@ -49,7 +49,9 @@ c10::Device choose_device(DeviceRequest request, int local_rank, const Accelerat
 std::string device_label(const c10::Device& device);
 
 // Makes `device` this thread's current GPU (a no-op for the CPU). Kernels launched without an
-// explicit device, NCCL and the caching allocator all follow the current device.
+// explicit device, NCCL and the caching allocator all follow the current device. The first call
+// also sets PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True unless the user set an allocator
+// configuration.
 void make_current(const c10::Device& device);
 
 // Waits until everything queued on the device has finished (a no-op for the CPU): stage

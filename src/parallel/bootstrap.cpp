@@ -1,6 +1,7 @@
 #include "parallel/bootstrap.h"
 
 #include <mpi.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <stdexcept>
@@ -22,28 +23,35 @@ class MpiBootstrap final : public Bootstrap {
   }
 };
 
+int store_port(const LaunchEnv& env, int port_offset) {
+  return env.agent_store ? env.master_port : env.master_port + port_offset;
+}
+
 class TcpStoreBootstrap final : public Bootstrap {
  public:
   TcpStoreBootstrap(const LaunchEnv& env, int port_offset, std::chrono::milliseconds timeout)
-      : rank_(env.rank), address_(env.master_addr + ":" + std::to_string(env.master_port + port_offset)) {
+      : rank_(env.rank), address_(env.master_addr + ":" + std::to_string(store_port(env, port_offset))) {
     c10d::TCPStoreOptions opts;
-    opts.port = static_cast<uint16_t>(env.master_port + port_offset);
-    opts.isServer = env.rank == 0;
-    opts.numWorkers = env.world_size;
+    opts.port = static_cast<uint16_t>(store_port(env, port_offset));
+    // The agent's store already listens on MASTER_PORT: a second server there would fail to bind
+    // (or, worse, race the agent), so under it every rank is a client.
+    opts.isServer = !env.agent_store && env.rank == 0;
+    if (opts.isServer) opts.numWorkers = env.world_size;
     opts.waitWorkers = false;
     opts.timeout = timeout;
     try {
-      store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+      auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
+      // Our keys stay apart from torchrun's and PyTorch's own under a prefix.
+      store_ = c10::make_intrusive<c10d::PrefixStore>("uspdit", tcp);
     } catch (const std::exception& e) {
-      throw std::runtime_error("cannot reach the rendezvous store at " + address_ +
-                               " (MASTER_ADDR/MASTER_PORT + " + std::to_string(port_offset) +
-                               "): " + e.what());
+      throw std::runtime_error("cannot reach the rendezvous store at " + address_ + " (" +
+                               describe_tcp_store(env, port_offset) + "): " + e.what());
     }
   }
 
   std::vector<uint8_t> broadcast(const std::string& key, const std::vector<uint8_t>& bytes,
                                  int root) override {
-    const std::string full_key = "uspdit/" + key;
+    const std::string& full_key = key;
     if (rank_ == root) store_->set(full_key, bytes);
     try {
       return store_->get(full_key);  // blocks until root has set it, up to the timeout
@@ -56,12 +64,19 @@ class TcpStoreBootstrap final : public Bootstrap {
  private:
   int rank_;
   std::string address_;
-  c10::intrusive_ptr<c10d::TCPStore> store_;
+  c10::intrusive_ptr<c10d::Store> store_;
 };
 
 }  // namespace
 
 std::unique_ptr<Bootstrap> make_mpi_bootstrap() { return std::make_unique<MpiBootstrap>(); }
+
+std::string describe_tcp_store(const LaunchEnv& env, int port_offset) {
+  const std::string address = env.master_addr + ":" + std::to_string(store_port(env, port_offset));
+  if (env.agent_store) return "client of torchrun's agent store at " + address;
+  return (env.rank == 0 ? "serving a store at " : "client of rank 0's store at ") + address +
+         " (MASTER_PORT + " + std::to_string(port_offset) + ")";
+}
 
 std::unique_ptr<Bootstrap> make_tcp_store_bootstrap(const LaunchEnv& env, int port_offset,
                                                     std::chrono::milliseconds timeout) {

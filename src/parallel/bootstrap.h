@@ -25,10 +25,16 @@ class Bootstrap {
 // MPI_COMM_WORLD (MPI must be initialised).
 std::unique_ptr<Bootstrap> make_mpi_bootstrap();
 
-// A TCPStore served by rank 0 at env.master_addr:env.master_port (torchrun's own store lives at
-// MASTER_PORT, so we use MASTER_PORT + port_offset). Waits at most `timeout` for peers and
-// then fails with a message naming the address.
+// A TCPStore rendezvous. Under torchrun's agent store (env.agent_store) every rank is a client
+// of the store the agent serves at MASTER_ADDR:MASTER_PORT, under the key prefix "uspdit/";
+// otherwise rank 0 serves one at MASTER_PORT + port_offset (MASTER_PORT being the launcher's).
+// Waits at most `timeout` for the store and for peers, then fails with a message naming the
+// address.
 std::unique_ptr<Bootstrap> make_tcp_store_bootstrap(const LaunchEnv& env, int port_offset,
                                                     std::chrono::milliseconds timeout);
+
+// "client of torchrun's agent store at host:port" / "rank 0 serves a store at host:port": how a
+// launch's rendezvous will be reached, for the log line every rank prints.
+std::string describe_tcp_store(const LaunchEnv& env, int port_offset);
 
 }  // namespace uspdit::parallel

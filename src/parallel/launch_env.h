@@ -30,6 +30,9 @@ struct LaunchEnv {
   // torchrun's rendezvous point, used to bootstrap NCCL through a TCPStore.
   std::string master_addr;
   int master_port = 0;
+  // torchrun's agent already serves a TCPStore at MASTER_ADDR:MASTER_PORT
+  // (TORCHELASTIC_USE_AGENT_STORE=True): every rank connects to it as a client.
+  bool agent_store = false;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

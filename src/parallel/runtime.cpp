@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "core/error.h"
 #include "core/log.h"
+#include "parallel/bootstrap.h"
 #include "parallel/mpi_communicator.h"
+#include "parallel/staged_communicator.h"
 
 // The CUDA world comes from uspdit_nccl, a separate static library because only it sees CUDA
 // and NCCL headers. The hook is a plain call under USPDIT_HAVE_NCCL: CMake links uspdit_lib and
@@ -16,9 +19,6 @@
 // uspdit_lib gets make_nccl_world with it. No registration at static-init time, which a static
 // library would silently drop when nothing else references its object file.
 #ifdef USPDIT_HAVE_NCCL
-#include <chrono>
-
-#include "parallel/bootstrap.h"
 #include "parallel/nccl/nccl_world.h"
 #endif
 
@@ -89,9 +89,9 @@ class SelfBootstrap final : public Bootstrap {
   }
 };
 
-// The NCCL unique id travels over MPI when the launcher started MPI, otherwise over a TCPStore
-// next to torchrun's own (which already occupies MASTER_PORT).
-std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi) {
+// The NCCL unique id travels over MPI when the launcher started MPI, otherwise over the
+// torchrun rendezvous connected before (`store`).
+std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi, std::unique_ptr<Bootstrap> store) {
   // A rank without a usable GPU fails here, before its peers start waiting for it.
   try {
     select_cuda_device(env);
@@ -102,14 +102,28 @@ std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mp
   std::unique_ptr<Bootstrap> bootstrap;
   if (have_mpi) {
     bootstrap = make_mpi_bootstrap();
-  } else if (env.world_size == 1 && env.master_port == 0) {
-    bootstrap = std::make_unique<SelfBootstrap>();
+  } else if (store) {
+    bootstrap = std::move(store);
   } else {
-    bootstrap = make_tcp_store_bootstrap(env, /*port_offset=*/1, std::chrono::seconds(300));
+    bootstrap = std::make_unique<SelfBootstrap>();
   }
   return make_nccl_world(env, *bootstrap);
 }
 #endif
+
+// Under torchrun the rendezvous is reached first, by every rank, with one line saying how: a
+// wrong MASTER_ADDR or a store that is not there fails here, clearly, before any device work.
+std::unique_ptr<Bootstrap> torchrun_rendezvous(const LaunchEnv& env) {
+  if (env.launcher != Launcher::kTorchrun || env.world_size == 1) return nullptr;
+  constexpr int kPortOffset = 1;  // only without the agent store: MASTER_PORT is torchrun's own
+  auto store = make_tcp_store_bootstrap(env, kPortOffset, std::chrono::seconds(300));
+  log::set_rank(env.rank, env.world_size);
+  log::debug("torchrun rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size) + ", local rank " +
+             std::to_string(env.local_rank) + "/" + std::to_string(env.local_world_size) + ", node " +
+             std::to_string(env.node_rank.value_or(env.rank / env.local_world_size)) + ": rendezvous " +
+             describe_tcp_store(env, kPortOffset));
+  return store;
+}
 
 }  // namespace
 
@@ -133,25 +147,73 @@ void require_backend_for(DeviceKind device, const LaunchEnv& env) {
         "Launch with `mpirun -np " + std::to_string(env.world_size) +
         " build/uspdit ...` (or srun), or run on GPUs (--device cuda) where torchrun bootstraps NCCL");
   }
-#ifndef USPDIT_HAVE_NCCL
-  if (device == DeviceKind::kCuda) {
-    throw UsageError("this uspdit build has no CUDA/NCCL support; rebuild with -DUSPDIT_TORCH_CUDA=ON"
-                     " (scripts/build.sh: BUILD_TYPE=cuda), or use --device cpu under mpirun");
-  }
-#endif
 }
 
 DeviceKind device_kind(const c10::Device& device) {
   return device.is_cpu() ? DeviceKind::kCpu : DeviceKind::kCuda;
 }
 
-std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
+CommBackend parse_comm_backend(const std::string& text) {
+  if (text == "auto") return CommBackend::kAuto;
+  if (text == "nccl" || text == "rccl") return CommBackend::kNccl;
+  if (text == "host-staged" || text == "host_staged" || text == "mpi") return CommBackend::kHostStaged;
+  throw UsageError("--comm '" + text + "' is not a backend: use auto, nccl or host-staged");
+}
+
+const char* comm_backend_name(CommBackend backend) {
+  switch (backend) {
+    case CommBackend::kAuto: return "auto";
+    case CommBackend::kMpi: return "mpi";
+    case CommBackend::kNccl: return "nccl";
+    case CommBackend::kHostStaged: return "host-staged";
+  }
+  return "?";
+}
+
+CommBackend resolve_comm_backend(CommBackend asked, DeviceKind device, const LaunchEnv& env, bool nccl_built,
+                                 int gpus_on_node) {
+  if (device == DeviceKind::kCpu) {
+    require(asked != CommBackend::kNccl, "--comm nccl moves GPU tensors; with --device cpu use --comm auto (MPI)");
+    return asked == CommBackend::kHostStaged ? CommBackend::kHostStaged : CommBackend::kMpi;
+  }
+  const bool mpi = launcher_provides_mpi(env.launcher);
+  const std::string staged_needs_mpi = "the host-staged path sends over MPI, which " +
+                                       std::string(launcher_name(env.launcher)) + " does not start: launch with `mpirun -np " +
+                                       std::to_string(env.world_size) + " ...` (or srun)";
+  if (asked == CommBackend::kHostStaged) {
+    require(mpi, "--comm host-staged: " + staged_needs_mpi);
+    return asked;
+  }
+  const bool shared_gpu = env.local_world_size > gpus_on_node && env.world_size > 1;
+  if (asked == CommBackend::kNccl) {
+    require(nccl_built, "--comm nccl: this uspdit build has no NCCL communicator; build it with BUILD_TYPE=cuda "
+                        "scripts/build.sh, or use --comm host-staged under mpirun");
+    require(!shared_gpu, "--comm nccl: " + std::to_string(env.local_world_size) + " ranks on this node share " +
+                             std::to_string(gpus_on_node) + " GPU(s), which NCCL does not support; run one rank per "
+                             "GPU, or use --comm host-staged under mpirun");
+    return asked;
+  }
+  if (nccl_built && !shared_gpu) return CommBackend::kNccl;
+  require(mpi, std::string(nccl_built ? "ranks share a GPU (NCCL does not support that)" : "this build has no NCCL") +
+                   ", and " + staged_needs_mpi + "; or run one rank per GPU");
+  return CommBackend::kHostStaged;
+}
+
+std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend comm) {
   auto env = read_launch_env(process_env());
+  // Host tensors never go through torchrun's store (require_backend_for says to use mpirun).
+  auto rendezvous = request == core::DeviceRequest::kCpu ? nullptr : torchrun_rendezvous(env);
   // Decided before anything starts, from what this process sees: a rank without the GPU it was
   // asked for fails on its own, with the same message as its peers, instead of in a collective.
   const auto gpus = core::probe_accelerators();
   const DeviceKind device = device_kind(core::choose_device(request, env.local_rank, gpus));
   require_backend_for(device, env);
+#ifdef USPDIT_HAVE_NCCL
+  constexpr bool kNcclBuilt = true;
+#else
+  constexpr bool kNcclBuilt = false;
+#endif
+  const CommBackend backend = resolve_comm_backend(comm, device, env, kNcclBuilt, gpus.count);
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->launch_ = env;
   // CPU tensors always go through MPI (require_backend_for refused torchrun above); CUDA tensors
@@ -166,17 +228,23 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request) {
   }
   // The local rank may only now be known (MPI found peers the environment did not describe).
   rt->device_ = core::choose_device(request, rt->launch_.local_rank, gpus);
-  if (device == DeviceKind::kCpu) {
+  core::make_current(rt->device_);
+  if (backend == CommBackend::kMpi) {
     rt->world_ = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false);
     return rt;
   }
-  core::make_current(rt->device_);
+  if (backend == CommBackend::kHostStaged) {
+    log::info("communication: " + std::string(comm_backend_name(backend)) + " (device tensors through host memory over MPI)");
+    rt->world_ = std::make_unique<StagedCommunicator>(std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false),
+                                                      rt->device_);
+    return rt;
+  }
 #ifdef USPDIT_HAVE_NCCL
   if (!use_mpi) {
     log::set_rank(env.rank, env.world_size);
     rt->nodes_ = nodes_from_launcher(env);
   }
-  rt->world_ = make_cuda_world(rt->launch_, use_mpi);
+  rt->world_ = make_cuda_world(rt->launch_, use_mpi, std::move(rendezvous));
   return rt;
 #else
   throw UsageError("--device cuda: this uspdit build has no NCCL communicator for GPU tensors; build it with "

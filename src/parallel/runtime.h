@@ -18,6 +18,20 @@ namespace uspdit::parallel {
 enum class DeviceKind { kCpu, kCuda };
 DeviceKind device_kind(const c10::Device& device);
 
+// How tensors travel between ranks (--comm). kMpi: host tensors over MPI. kNccl: GPU tensors
+// over NCCL. kHostStaged: GPU tensors copied through host memory and sent over MPI (no NCCL, or
+// several ranks sharing a GPU, which NCCL does not support).
+enum class CommBackend { kAuto, kMpi, kNccl, kHostStaged };
+CommBackend parse_comm_backend(const std::string& text);  // auto|nccl|host-staged; UsageError otherwise
+const char* comm_backend_name(CommBackend backend);
+
+// The backend a run uses (never kAuto), a pure function (unit-tested): host tensors go over MPI
+// (host-staged when asked, which tests the staging path on CPUs); GPU tensors over NCCL unless
+// host-staged is asked for, the build has no NCCL, or this node has more ranks than GPUs. Throws
+// UsageError naming the fix when the choice cannot work under this launcher.
+CommBackend resolve_comm_backend(CommBackend asked, DeviceKind device, const LaunchEnv& env, bool nccl_built,
+                                 int gpus_on_node);
+
 struct NodeInfo {
   int node_rank = 0;   // index of this rank's node, 0..num_nodes-1, in order of first rank
   int num_nodes = 1;
@@ -30,7 +44,7 @@ class Runtime {
   // Makes the run's device decision (core::choose_device with this rank's local rank) and starts
   // the communicators for it. Throws UsageError when no such device exists or the launch cannot
   // carry its tensors (e.g. CPU tensors under torchrun, which gives no MPI), saying what to do.
-  static std::unique_ptr<Runtime> start(core::DeviceRequest request);
+  static std::unique_ptr<Runtime> start(core::DeviceRequest request, CommBackend comm = CommBackend::kAuto);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/device.h"
+#include "core/device_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -32,6 +33,23 @@ WanT2vPipeline::WanT2vPipeline(parallel::ProcessMesh& mesh, WanT2vFiles files, W
 
 WanT2vPipeline::~WanT2vPipeline() = default;
 
+namespace {
+
+// What frees memory in each stage of a Wan run, for the out-of-memory line.
+std::string ways_to_fit(const std::string& stage) {
+  if (stage == "encode_text") return "--t5_cpu (the text encoder on the host), or --text-dtype bf16";
+  if (stage == "load_dit") {
+    return "--dtype bf16 (every rank holds the whole DiT, so more ranks do not help here), or a GPU with more memory";
+  }
+  if (stage == "decode" || stage == "load_vae") {
+    return "--enable_tiling (one tile at a time), or more ranks (the rows are split across them)";
+  }
+  return "more ranks (--ulysses_degree/--ring_degree split the sequence), --dtype bf16, or a smaller "
+         "--size/--frame_num";
+}
+
+}  // namespace
+
 void WanT2vPipeline::stage(const std::string& name, int repeat, const std::function<void()>& work) {
   auto& world = mesh_.world();
   reset_peak_rss();
@@ -40,8 +58,14 @@ void WanT2vPipeline::stage(const std::string& name, int repeat, const std::funct
   Stopwatch sw;
   // A failure on one rank (a file unreadable on one node) fails the stage on every rank.
   parallel::run_agreed(world, [&] {
-    work();
-    core::synchronize(settings_.device);  // the stage's GPU work is done when its time is read
+    try {
+      work();
+      core::synchronize(settings_.device);  // the stage's GPU work is done when its time is read
+    } catch (const c10::OutOfMemoryError& e) {
+      // One line on every rank (run_agreed shares the first failure), not an allocator dump.
+      throw std::runtime_error(core::out_of_memory_line(name, e.what_without_backtrace(), settings_.device,
+                                                        core::device_memory(settings_.device), ways_to_fit(name)));
+    }
   });
   StageRecord r;
   r.name = name;
@@ -240,6 +264,10 @@ at::Tensor WanT2vPipeline::generate(const WanT2vRequest& request) {
     at::Tensor latents;
     record_.step_seconds.emplace_back();
     stage("denoise", repeat, [&] { latents = denoise(request, text, noise, request.steps, &record_.step_seconds.back()); });
+    if (settings_.offload_model) {
+      dit_.reset();
+      core::release_cached_memory(settings_.device);
+    }
     stage("decode", repeat, [&] { video = decode(latents); });
   }
   return video[0];

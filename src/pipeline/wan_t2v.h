@@ -50,6 +50,9 @@ struct WanT2vSettings {
   // false (default): rank 0 runs the text encoder and broadcasts the embeddings, so a job holds
   // one copy of umt5-xxl; true: every rank encodes its own branch's prompts (no waiting, N copies).
   bool text_encoder_on_every_rank = false;
+  // Wan's --offload_model: the DiT leaves the device after denoising, so the VAE decode has its
+  // memory (a further --n_repeats run loads it again).
+  bool offload_model = false;
   bool show_progress = true;
 };
 

@@ -7,7 +7,9 @@
 
 #include "attention/usp_problem.h"
 #include "parallel/mesh.h"
+#include "core/device.h"
 #include "parallel/mpi_communicator.h"
+#include "parallel/staged_communicator.h"
 
 namespace uspdit {
 namespace {
@@ -95,6 +97,41 @@ TEST_F(Comm, MeasuredBytesEqualTheFormula) {
     // Calls: two all-to-alls when U > 1 (not four), R − 1 ring hops.
     EXPECT_EQ(world_->stats().calls, (u > 1 ? 2 : 0) + (d.ring - 1)) << parallel::describe(d);
   }
+}
+
+// The host-staged communicator moves what MPI moves, counts what MPI counts, and its groups and
+// background transfers behave the same (on the CPU its staging copies are real copies).
+TEST(StagedComm, SameDataAndBytesAsMpi) {
+  parallel::StagedCommunicator staged(std::make_unique<parallel::MpiCommunicator>(MPI_COMM_WORLD, false),
+                                      core::host_device());
+  const int P = staged.size(), me = staged.rank();
+  EXPECT_EQ(staged.backend(), "mpi+host-staged");
+  std::vector<int64_t> counts(P);
+  for (int r = 0; r < P; ++r) counts[r] = r + 1;
+  const int64_t total = P * (P + 1) / 2;
+  auto send = at::full({total}, static_cast<float>(me), at::kFloat);
+  std::vector<int64_t> recv_counts(P, me + 1);
+  auto recv = at::empty({static_cast<int64_t>(P) * (me + 1)}, at::kFloat);
+  staged.all_to_all_v(send, counts, recv, recv_counts);
+  for (int r = 0; r < P; ++r) {
+    EXPECT_TRUE(at::all(recv.narrow(0, r * (me + 1), me + 1) == static_cast<float>(r)).item<bool>()) << r;
+  }
+  EXPECT_EQ(staged.stats().bytes_sent, 4 * (total - counts[me]));
+
+  auto ring_send = at::full({1000}, static_cast<float>(me), at::kFloat);
+  auto ring_recv = at::zeros({1000}, at::kFloat);
+  auto op = staged.send_recv_async(ring_send, (me + 1) % P, ring_recv, (me - 1 + P) % P);
+  op->wait();
+  EXPECT_TRUE(at::all(ring_recv == static_cast<float>((me - 1 + P) % P)).item<bool>());
+
+  auto value = at::full({3}, static_cast<double>(me), at::kDouble);
+  staged.all_reduce_max(value);
+  EXPECT_TRUE(at::all(value == static_cast<double>(P - 1)).item<bool>());
+  auto group = staged.split(me % 2, me);
+  auto sum = at::ones({2}, at::kLong);
+  group->all_reduce_sum(sum);
+  EXPECT_EQ(sum[0].item<int64_t>(), group->size());
+  EXPECT_EQ(group->backend(), "mpi+host-staged");
 }
 
 }  // namespace

@@ -105,6 +105,32 @@ TEST(CliGenerate, TiledDecodeWritesTheVideo) {
   EXPECT_EQ(uspdit::video::video_info(mp4).frames, 5);
 }
 
+// Wan's --offload_model True (Python's spelling): the DiT leaves the device after denoising and a
+// second run loads it again; the frames are those of a run without it, on the host-staged path
+// (--comm host-staged, what ranks sharing a GPU use) as on plain MPI.
+TEST(CliGenerate, OffloadAndHostStagedGiveTheSameFrames) {
+  const auto dir = fresh_dir("generate_offload");
+  const auto plain = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " +
+                                      dir + "/a.mp4 --save_frames " + dir + "/a");
+  ASSERT_EQ(count(plain.output, "exit=0"), 2) << plain.output;
+  const auto offload = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny +
+                                        " --ulysses_degree 2 --comm host-staged --offload_model True --n_repeats 2 "
+                                        "--save_file " + dir + "/b.mp4 --save_frames " + dir + "/b");
+  ASSERT_EQ(count(offload.output, "exit=0"), 2) << offload.output;
+  EXPECT_EQ(count(offload.output, "load_dit:"), 2) << "the DiT is loaded again for the second run\n" << offload.output;
+  EXPECT_NE(offload.output.find("host-staged"), std::string::npos) << offload.output;
+  int frames = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/a")) {
+    std::ifstream a(e.path(), std::ios::binary), b(dir + "/b/" + e.path().filename().string(), std::ios::binary);
+    std::stringstream ta, tb;
+    ta << a.rdbuf();
+    tb << b.rdbuf();
+    EXPECT_EQ(ta.str(), tb.str()) << e.path().filename();
+    ++frames;
+  }
+  EXPECT_EQ(frames, 5);
+}
+
 void expect_refused(int np, const std::string& args, const std::string& message, const std::string& mp4) {
   const auto r = run_ranks(np, args + " --save_file " + mp4);
   EXPECT_EQ(count(r.output, "exit=2"), np) << r.output;

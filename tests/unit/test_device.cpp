@@ -12,6 +12,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "parallel/launch_env.h"
+#include "parallel/runtime.h"
 
 namespace uspdit::core {
 namespace {
@@ -150,3 +151,48 @@ TEST(DeviceMemory, HostFiguresAreZeroAndCallsAreNoOps) {
 
 }  // namespace
 }  // namespace uspdit::core
+
+namespace uspdit::parallel {
+namespace {
+
+using core::message_of;
+
+LaunchEnv launched(Launcher launcher, int world, int local_world) {
+  LaunchEnv env;
+  env.launcher = launcher;
+  env.world_size = world;
+  env.local_world_size = local_world;
+  return env;
+}
+
+TEST(CommBackendChoice, HostTensorsGoOverMpiOrItsStagedTwin) {
+  const auto env = launched(Launcher::kOpenMpi, 4, 4);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, DeviceKind::kCpu, env, true, 0), CommBackend::kMpi);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kHostStaged, DeviceKind::kCpu, env, false, 0), CommBackend::kHostStaged);
+  EXPECT_THROW(resolve_comm_backend(CommBackend::kNccl, DeviceKind::kCpu, env, true, 0), UsageError);
+}
+
+TEST(CommBackendChoice, GpuTensorsUseNcclUnlessRanksShareAGpu) {
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, DeviceKind::kCuda, launched(Launcher::kTorchrun, 16, 8), true, 8),
+            CommBackend::kNccl);
+  // 4 ranks on one GPU (the GPU check's machine): NCCL would hang, host-staged works under mpirun.
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, DeviceKind::kCuda, launched(Launcher::kOpenMpi, 4, 4), true, 1),
+            CommBackend::kHostStaged);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, DeviceKind::kCuda, launched(Launcher::kOpenMpi, 1, 1), true, 1),
+            CommBackend::kNccl);
+  EXPECT_EQ(resolve_comm_backend(CommBackend::kAuto, DeviceKind::kCuda, launched(Launcher::kSlurm, 8, 8), false, 8),
+            CommBackend::kHostStaged);
+  const auto shared = message_of([] {
+    resolve_comm_backend(CommBackend::kNccl, DeviceKind::kCuda, launched(Launcher::kOpenMpi, 4, 4), true, 1);
+  });
+  EXPECT_NE(shared.find("4 ranks on this node share 1 GPU(s)"), std::string::npos) << shared;
+  const auto torchrun = message_of([] {
+    resolve_comm_backend(CommBackend::kHostStaged, DeviceKind::kCuda, launched(Launcher::kTorchrun, 2, 2), true, 1);
+  });
+  EXPECT_NE(torchrun.find("mpirun -np 2"), std::string::npos) << torchrun;
+  EXPECT_EQ(parse_comm_backend("host_staged"), CommBackend::kHostStaged);
+  EXPECT_THROW(parse_comm_backend("gloo"), UsageError);
+}
+
+}  // namespace
+}  // namespace uspdit::parallel

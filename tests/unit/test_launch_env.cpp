@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "parallel/bootstrap.h"
 #include "parallel/launch_env.h"
 #include "parallel/runtime.h"
 
@@ -68,6 +69,27 @@ TEST(LaunchEnv, TorchrunWinsOverTheSlurmAllocationAroundIt) {
   EXPECT_EQ(e.master_addr, "10.0.0.1");
   EXPECT_EQ(e.master_port, 29475);
   EXPECT_FALSE(launcher_provides_mpi(e.launcher));
+}
+
+// torchrun's agent serves the store at MASTER_PORT: ranks must connect as clients there, and
+// without it rank 0 serves one beside it.
+TEST(LaunchEnv, TorchrunAgentStoreDecidesHowTheRendezvousIsReached) {
+  std::map<std::string, std::string> vars = {{"RANK", "1"},          {"WORLD_SIZE", "2"},
+                                             {"LOCAL_RANK", "1"},    {"LOCAL_WORLD_SIZE", "2"},
+                                             {"MASTER_ADDR", "n0"},  {"MASTER_PORT", "29400"},
+                                             {"TORCHELASTIC_RUN_ID", "x"}};
+  auto plain = read_launch_env(fake(vars));
+  EXPECT_FALSE(plain.agent_store);
+  EXPECT_EQ(describe_tcp_store(plain, 1), "client of rank 0's store at n0:29401 (MASTER_PORT + 1)");
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  auto agent = read_launch_env(fake(vars));
+  EXPECT_TRUE(agent.agent_store);
+  EXPECT_EQ(describe_tcp_store(agent, 1), "client of torchrun's agent store at n0:29400");
+  vars["RANK"] = "0";
+  vars["LOCAL_RANK"] = "0";
+  EXPECT_EQ(describe_tcp_store(read_launch_env(fake(vars)), 1), "client of torchrun's agent store at n0:29400");
+  vars["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  EXPECT_EQ(describe_tcp_store(read_launch_env(fake(vars)), 1), "serving a store at n0:29401 (MASTER_PORT + 1)");
 }
 
 TEST(LaunchEnv, InconsistentVariablesAreUsageErrors) {

@@ -34,6 +34,15 @@ inline constexpr unsigned kEventDisableTiming = USPDIT_GPU(EventDisableTiming);
 inline const char* error_string(Error e) {
   return USPDIT_GPU(GetErrorString)(e);
 }
+inline Error driver_get_version(int* version) {
+  return USPDIT_GPU(DriverGetVersion)(version);
+}
+// The runtime API version the build was compiled against (CUDA: major*1000 + minor*10).
+#ifdef USE_ROCM
+inline constexpr int kRuntimeVersion = HIP_VERSION;
+#else
+inline constexpr int kRuntimeVersion = CUDART_VERSION;
+#endif
 inline Error get_device_count(int* count) {
   return USPDIT_GPU(GetDeviceCount)(count);
 }

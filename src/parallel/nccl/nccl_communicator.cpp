@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "parallel/nccl/cuda_check.h"
+#include "parallel/stream_transfer.h"
 #include "parallel/nccl/nccl_dtype.h"
 #include "parallel/transfer_plan.h"
 
@@ -49,42 +50,17 @@ at::Tensor flat_slice(const at::Tensor& t, int64_t offset, int64_t count) {
   return t.view({-1}).narrow(0, offset, count);
 }
 
-// A send_recv_async in flight on the communication stream; `done` is recorded after it.
-// wait() orders the consumer stream (the compute stream current at the call) after `done`
-// rather than blocking the host: kernels the caller enqueues next on it (which read recv or
-// overwrite send) run after the transfer, and the host keeps enqueueing. The op holds send and
-// recv until that wait is enqueued, so the caching allocator cannot hand their memory to anyone
-// while the transfer may still use it; afterwards any reuse is stream-ordered after the transfer.
-// Dropping the op without wait() orders and releases the same way.
-class StreamTransfer final : public PendingOp {
- public:
-  StreamTransfer(gpu::Event done, gpu::Stream consumer, at::Tensor send, at::Tensor recv)
-      : done_(done), consumer_(consumer), send_(std::move(send)), recv_(std::move(recv)) {}
-  ~StreamTransfer() override {
-    if (done_ == nullptr) return;
-    gpu::stream_wait_event(consumer_, done_);
-    gpu::event_destroy(done_);
-    // send_ and recv_ are released after this body, i.e. after the wait is enqueued.
-  }
-  StreamTransfer(const StreamTransfer&) = delete;
-  StreamTransfer& operator=(const StreamTransfer&) = delete;
-
-  void wait() override {
-    if (done_ == nullptr) return;
-    gpu::Event done = std::exchange(done_, nullptr);
-    const gpu::Error waited = gpu::stream_wait_event(consumer_, done);
-    gpu::event_destroy(done);  // released once the event completes; the wait above holds it
-    check_cuda(waited, "cudaStreamWaitEvent");
-    send_.reset();
-    recv_.reset();  // the caller's own handle to recv keeps the result
-  }
-
- private:
-  gpu::Event done_;
-  gpu::Stream consumer_;
-  at::Tensor send_;
-  at::Tensor recv_;
+// A send_recv_async in flight on the communication stream, `done` recorded after it: the
+// held-tensor lifetime rule of parallel/stream_transfer.h on the CUDA/HIP runtime.
+struct GpuStreamApi {
+  using Event = gpu::Event;
+  using Stream = gpu::Stream;
+  using Error = gpu::Error;
+  static Error wait_event(Stream stream, Event event) { return gpu::stream_wait_event(stream, event); }
+  static void destroy_event(Event event) { gpu::event_destroy(event); }
+  static void check(Error error, const char* call) { check_cuda(error, call); }
 };
+using StreamTransfer = StreamOrderedTransfer<GpuStreamApi>;
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/device_errors.h"
+#include "core/error.h"
 #include "parallel/nccl/cuda_check.h"
 #include "parallel/nccl/nccl_communicator.h"
 
@@ -13,6 +15,29 @@ namespace {
 
 // The bootstrap key of the world's unique id (TCPStore keys cannot be overwritten).
 constexpr const char* kWorldIdKey = "nccl/world_unique_id";
+
+// The NCCL and driver this process actually loaded, against what the build needs: an older
+// libnccl found first (a system copy, LD_PRELOAD, an ldconfig entry) loads silently and the
+// first call into a missing symbol kills the job mid-run; an old driver fails every kernel.
+void check_loaded_versions() {
+  int nccl = 0, driver = 0;
+  check_nccl(ncclGetVersion(&nccl), "ncclGetVersion");
+  check_cuda(gpu::driver_get_version(&driver), "cudaDriverGetVersion");
+  std::vector<core::LibraryVersion> versions = {
+      {"NCCL", nccl, NCCL_VERSION_CODE,
+       "the build's NCCL is the torch wheel's nvidia/nccl/lib (in this binary's RUNPATH); remove the older "
+       "libnccl.so.2 that LD_PRELOAD, LD_LIBRARY_PATH or ldconfig puts first"},
+#ifndef USE_ROCM
+      {"CUDA driver", driver, (gpu::kRuntimeVersion / 1000) * 1000,
+       "update the NVIDIA driver (CUDA 13 needs R580 or newer, CUDA 12 R525 or newer)"},
+#endif
+  };
+  const auto problems = core::version_problems(versions);
+  if (problems.empty()) return;
+  std::string message = problems.front();
+  for (size_t i = 1; i < problems.size(); ++i) message += "; " + problems[i];
+  throw UsageError(message);
+}
 
 }  // namespace
 
@@ -26,6 +51,8 @@ int select_cuda_device(const LaunchEnv& env) {
 }
 
 std::unique_ptr<Communicator> make_nccl_world(const LaunchEnv& env, Bootstrap& bootstrap) {
+  // Every rank checks its own libraries before the rendezvous (the message is the same on all).
+  check_loaded_versions();
   ncclUniqueId id{};
   std::vector<uint8_t> bytes;
   int device = -1;
