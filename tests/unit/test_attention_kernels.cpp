@@ -275,16 +275,19 @@ void expect_same_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   EXPECT_LE((math.lse - flash.lse).abs().max().item<double>(), tolerance);
 }
 
+// fp32 at 1e-4 (the project's fp32 conformance bound): with head dim 128 the CPU flash kernel's
+// blocked online softmax and the math kernel's one-pass softmax differ by up to ~5e-5 depending
+// on the thread count (seen once under ctest), which 1e-5 made flaky.
 TEST(MathKernel, EqualsCpuFlashWithUnevenMaskedKeysAndHeadDim128) {
   at::manual_seed(10);
   auto q = at::randn({2, 33, 2, 128}), k = at::randn({2, 47, 2, 128}), v = at::randn({2, 47, 2, 128});
-  expect_same_attention(q, k, v, {}, 1e-5);
+  expect_same_attention(q, k, v, {}, 1e-4);
   auto valid = at::ones({2, 47}, at::kBool);
   valid[0].narrow(0, 12, 9).fill_(false);   // padding in the middle ([video ; text] with padded text)
   valid[1].narrow(0, 30, 17).fill_(false);  // a shorter prompt: fewer keys
-  expect_same_attention(q, k, v, valid, 1e-5);
+  expect_same_attention(q, k, v, valid, 1e-4);
   valid[1].fill_(false);  // a row that attends to nothing: out 0, lse kNoKeysLse on both
-  expect_same_attention(q, k, v, valid, 1e-5);
+  expect_same_attention(q, k, v, valid, 1e-4);
   auto math = attend_block_with(K::kMath, q, k, v, valid, std::nullopt);
   EXPECT_TRUE(at::all(math.lse[1] == kNoKeysLse).item<bool>());
   EXPECT_TRUE(at::all(math.out[1] == 0).item<bool>());
