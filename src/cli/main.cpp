@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <c10/util/Exception.h>
 #include <torch/version.h>
 
 #include "cli/commands.h"
 #include "core/device.h"
+#include "core/device_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory.h"
@@ -91,6 +93,17 @@ int main(int argc, char** argv) {
     } catch (const uspdit::UsageError& e) {
       std::fprintf(stderr, "%suspdit %s: error: %s\n", rank_prefix().c_str(), name.c_str(), e.what());
       return uspdit::kUsageExitCode;
+    } catch (const c10::Error& e) {
+      // libtorch's own errors carry a C++ backtrace after the message: one line is the report.
+      std::string message = e.what_without_backtrace();
+      message = message.substr(0, message.find('\n'));
+      if (dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr) {
+        const auto asked = uspdit::core::requested_bytes(e.what_without_backtrace());
+        message = "out of memory" + (asked >= 0 ? ": asked for " + uspdit::core::human_bytes(asked) : std::string()) +
+                  " (more ranks split the activations; --dtype bf16 halves them; " + message + ")";
+      }
+      std::fprintf(stderr, "%suspdit %s: failed: %s\n", rank_prefix().c_str(), name.c_str(), message.c_str());
+      return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%suspdit %s: failed: %s\n", rank_prefix().c_str(), name.c_str(), e.what());
       return 1;

@@ -5,6 +5,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/Event.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -159,9 +160,16 @@ at::Tensor to_host(const at::Tensor& tensor) {
   return to_device(tensor, host_device());
 }
 
+// libtorch's device-generic allocator statistics (at::accelerator) arrived in 2.9; on an older
+// libtorch the figures stay zero rather than the build failing on the machine it meets first.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 9)
+#define USPDIT_ACCELERATOR_MEMORY 1
+#endif
+
 DeviceMemory device_memory(const c10::Device& device) {
   DeviceMemory m;
   if (!is_gpu(device)) return m;
+#ifdef USPDIT_ACCELERATOR_MEMORY
   const auto stats = at::accelerator::getDeviceStats(device.index());
   const auto aggregate = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
   m.peak_allocated = stats.allocated_bytes[aggregate].peak;
@@ -169,15 +177,24 @@ DeviceMemory device_memory(const c10::Device& device) {
   const auto [free, total] = at::accelerator::getMemoryInfo(device.index());
   m.free = static_cast<int64_t>(free);
   m.total = static_cast<int64_t>(total);
+#endif
   return m;
 }
 
 void reset_device_peak(const c10::Device& device) {
+#ifdef USPDIT_ACCELERATOR_MEMORY
   if (is_gpu(device)) at::accelerator::resetPeakStats(device.index());
+#else
+  (void)device;
+#endif
 }
 
 void release_cached_memory(const c10::Device& device) {
+#ifdef USPDIT_ACCELERATOR_MEMORY
   if (is_gpu(device)) at::accelerator::emptyCache();
+#else
+  (void)device;
+#endif
 }
 
 }  // namespace uspdit::core

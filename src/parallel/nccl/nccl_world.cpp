@@ -23,6 +23,8 @@ void check_loaded_versions() {
   int nccl = 0, driver = 0;
   check_nccl(ncclGetVersion(&nccl), "ncclGetVersion");
   check_cuda(gpu::driver_get_version(&driver), "cudaDriverGetVersion");
+  // Called once a GPU was found, so a driver is there (0 would mean none: nothing to compare).
+  if (driver == 0) driver = gpu::kRuntimeVersion;
   std::vector<core::LibraryVersion> versions = {
       {"NCCL", nccl, NCCL_VERSION_CODE,
        "the build's NCCL is the torch wheel's nvidia/nccl/lib (in this binary's RUNPATH); remove the older "
@@ -51,14 +53,13 @@ int select_cuda_device(const LaunchEnv& env) {
 }
 
 std::unique_ptr<Communicator> make_nccl_world(const LaunchEnv& env, Bootstrap& bootstrap) {
-  // Every rank checks its own libraries before the rendezvous (the message is the same on all).
-  check_loaded_versions();
   ncclUniqueId id{};
   std::vector<uint8_t> bytes;
   int device = -1;
   if (env.rank == 0) {
     try {
       device = select_cuda_device(env);
+      check_loaded_versions();
       check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
       bytes.assign(reinterpret_cast<const uint8_t*>(&id), reinterpret_cast<const uint8_t*>(&id) + sizeof(id));
     } catch (...) {
@@ -67,7 +68,9 @@ std::unique_ptr<Communicator> make_nccl_world(const LaunchEnv& env, Bootstrap& b
       throw;
     }
   } else {
+    // Every rank checks its own libraries before the rendezvous (the message is the same on all).
     device = select_cuda_device(env);
+    check_loaded_versions();
   }
   bytes = bootstrap.broadcast(kWorldIdKey, bytes, 0);
   if (bytes.size() != sizeof(id)) {
