@@ -102,28 +102,24 @@ std::unique_ptr<PendingOp> StagedCommunicator::send_recv_async(const at::Tensor&
   return std::make_unique<StagedTransfer>(std::move(op), std::move(send_host), std::move(recv_host), recv);
 }
 
-void StagedCommunicator::broadcast(at::Tensor& tensor, int root) {
+void StagedCommunicator::in_place_on_host(at::Tensor& tensor, const std::function<void(at::Tensor&)>& op) {
   const int64_t before = host_->stats().bytes_sent;
   auto host = host_copy(tensor);
-  host_->broadcast(host, root);
+  op(host);
   tensor.copy_(host);
   account(before);
+}
+
+void StagedCommunicator::broadcast(at::Tensor& tensor, int root) {
+  in_place_on_host(tensor, [&](at::Tensor& host) { host_->broadcast(host, root); });
 }
 
 void StagedCommunicator::all_reduce_max(at::Tensor& tensor) {
-  const int64_t before = host_->stats().bytes_sent;
-  auto host = host_copy(tensor);
-  host_->all_reduce_max(host);
-  tensor.copy_(host);
-  account(before);
+  in_place_on_host(tensor, [&](at::Tensor& host) { host_->all_reduce_max(host); });
 }
 
 void StagedCommunicator::all_reduce_sum(at::Tensor& tensor) {
-  const int64_t before = host_->stats().bytes_sent;
-  auto host = host_copy(tensor);
-  host_->all_reduce_sum(host);
-  tensor.copy_(host);
-  account(before);
+  in_place_on_host(tensor, [&](at::Tensor& host) { host_->all_reduce_sum(host); });
 }
 
 std::unique_ptr<Communicator> StagedCommunicator::split(int color, int key) {

@@ -8,6 +8,7 @@
 // real host-to-host copies, so CPU tests exercise exactly the path a GPU run takes.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "parallel/communicator.h"
@@ -43,6 +44,8 @@ class StagedCommunicator final : public Communicator {
                      std::shared_ptr<CommStats> stats);
   // Counts what the host communicator sent during one call as this one's (one total per rank).
   void account(int64_t before_bytes);
+  // The host copy of `tensor` goes through `op` (an in-place host collective) and back.
+  void in_place_on_host(at::Tensor& tensor, const std::function<void(at::Tensor&)>& op);
   std::unique_ptr<Communicator> host_;
   c10::Device device_;
 };

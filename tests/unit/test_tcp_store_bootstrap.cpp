@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "free_port.h"
 #include "parallel/bootstrap.h"
 #include "parallel/launch_env.h"
 
@@ -41,23 +42,7 @@ constexpr const char* kChildVar = "USPDIT_TEST_TCP_STORE_CHILD";
 constexpr const char* kSeedVar = "USPDIT_TEST_TCP_STORE_SEED";
 constexpr size_t kBlobBytes = 128;  // sizeof(ncclUniqueId)
 
-// A port nothing listens on right now: bind port 0 and let the kernel choose.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
+using uspdit::testing::free_port;
 
 // Distinct bytes per seed and position, covering all 256 values, so a truncated, shifted or
 // foreign id cannot pass for the right one.

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <string>
 
+#include "free_port.h"
+
 namespace {
 
 struct CommandRun {
@@ -31,20 +33,7 @@ CommandRun run_shell(const std::string& command) {
   return r;
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
+using uspdit::testing::free_port;
 
 int count(const std::string& text, const std::string& needle) {
   int n = 0;
