@@ -40,7 +40,7 @@ std::string out_of_memory_line(const std::string& stage, const std::string& allo
   line += asked >= 0 ? ": asked for " + human_bytes(asked) : ": an allocation failed";
   if (memory.total > 0) {
     line += " with " + human_bytes(memory.free) + " free of " + human_bytes(memory.total) + " (" +
-            human_bytes(memory.reserved) + " held by this process's tensors)";
+            human_bytes(memory.reserved) + " reserved by this process's caching allocator)";
   }
   if (!ways_out.empty()) line += "; to fit: " + ways_out;
   return line;

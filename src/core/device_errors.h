@@ -21,7 +21,7 @@ int64_t requested_bytes(const std::string& allocator_message);
 std::string human_bytes(int64_t bytes);
 
 // One line: "out of memory on cuda:3 in stage 'denoise': asked for 2.5 GiB with 1.2 GiB free of
-// 80 GiB (71 GiB held by this process's tensors); to fit: <ways_out>".
+// 80 GiB (71 GiB reserved by this process's caching allocator); to fit: <ways_out>".
 std::string out_of_memory_line(const std::string& stage, const std::string& allocator_message,
                                const c10::Device& device, const DeviceMemory& memory,
                                const std::string& ways_out);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace uspdit::parallel {
 
@@ -24,6 +25,10 @@ void run_agreed(Communicator& comm, const std::function<void()>& step) {
   }
   // Under max, the lowest failing rank wins (INT_MAX - rank); -1 when every rank succeeded.
   auto first = at::full({1}, static_cast<int64_t>(failed ? INT_MAX - comm.rank() : -1), at::kLong);
+  // A GPU communicator (NCCL) cannot promise the agreement below after a partial failure: peers
+  // may already wait in a collective this rank never joins. Say it here first, so the cause is on
+  // the log even if the job then hangs until the launcher's watchdog ends it.
+  if (failed && !comm.accepts(first)) log::error(message);
   comm.host_all_reduce_max(first);
   if (first.item<int64_t>() < 0) return;
   const int root = static_cast<int>(INT_MAX - first.item<int64_t>());

@@ -41,8 +41,9 @@ class TcpStoreBootstrap final : public Bootstrap {
     opts.timeout = timeout;
     try {
       auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
-      // Our keys stay apart from torchrun's and PyTorch's own under a prefix.
-      store_ = c10::make_intrusive<c10d::PrefixStore>("uspdit", tcp);
+      // Our keys stay apart from torchrun's and PyTorch's own under a prefix, and apart from an
+      // earlier attempt's (the agent's store survives an elastic restart).
+      store_ = c10::make_intrusive<c10d::PrefixStore>("uspdit/attempt_" + std::to_string(env.restart_count), tcp);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot reach the rendezvous store at " + address_ + " (" +
                                describe_tcp_store(env, port_offset) + "): " + e.what());

@@ -26,7 +26,8 @@ class Bootstrap {
 std::unique_ptr<Bootstrap> make_mpi_bootstrap();
 
 // A TCPStore rendezvous. Under torchrun's agent store (env.agent_store) every rank is a client
-// of the store the agent serves at MASTER_ADDR:MASTER_PORT, under the key prefix "uspdit/";
+// of the store the agent serves at MASTER_ADDR:MASTER_PORT, under the key prefix
+// "uspdit/attempt_<TORCHELASTIC_RESTART_COUNT>/";
 // otherwise rank 0 serves one at MASTER_PORT + port_offset (MASTER_PORT being the launcher's).
 // Waits at most `timeout` for the store and for peers, then fails with a message naming the
 // address.

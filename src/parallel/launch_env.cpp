@@ -80,6 +80,7 @@ LaunchEnv read_launch_env(const EnvLookup& env) {
     e.master_port = read_int(env, "MASTER_PORT").value_or(0);
     const auto agent_store = env("TORCHELASTIC_USE_AGENT_STORE");
     e.agent_store = agent_store && (*agent_store == "True" || *agent_store == "true" || *agent_store == "1");
+    e.restart_count = read_int(env, "TORCHELASTIC_RESTART_COUNT").value_or(0);
     check_consistent(e, "RANK", "WORLD_SIZE");
     require(e.world_size == 1 || (!e.master_addr.empty() && e.master_port > 0),
             "torchrun launch without MASTER_ADDR/MASTER_PORT; pass --master_addr and --master_port to torchrun");

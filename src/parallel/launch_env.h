@@ -33,6 +33,9 @@ struct LaunchEnv {
   // torchrun's agent already serves a TCPStore at MASTER_ADDR:MASTER_PORT
   // (TORCHELASTIC_USE_AGENT_STORE=True): every rank connects to it as a client.
   bool agent_store = false;
+  // torchrun's TORCHELASTIC_RESTART_COUNT: the agent's store outlives a restart, so each attempt
+  // keys its rendezvous apart (a stale NCCL id from the previous attempt would hang the init).
+  int restart_count = 0;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -201,7 +201,10 @@ at::Tensor WanT2vPipeline::denoise(const WanT2vRequest& request, const PromptEmb
       velocity = sampling::classifier_free_guidance(out.narrow(0, 0, 1), out.narrow(0, 1, 1), request.guide_scale);
     }
     latents = scheduler->step(velocity, i, latents);
-    if (step_seconds) step_seconds->push_back(sw.seconds());
+    if (step_seconds) {
+      core::synchronize(settings_.device);  // a GPU step is done when it has run, not when queued
+      step_seconds->push_back(sw.seconds());
+    }
     bar.advance();
   }
   return latents;
@@ -263,6 +266,7 @@ at::Tensor WanT2vPipeline::generate(const WanT2vRequest& request) {
   for (int repeat = 0; repeat < std::max(1, settings_.n_repeats); ++repeat) {
     at::Tensor latents;
     record_.step_seconds.emplace_back();
+    dit();  // loaded (again, after --offload_model) outside the timed denoising
     stage("denoise", repeat, [&] { latents = denoise(request, text, noise, request.steps, &record_.step_seconds.back()); });
     if (settings_.offload_model) {
       dit_.reset();

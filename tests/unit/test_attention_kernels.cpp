@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <string>
 
 #include "attention/attention_kernels.h"
@@ -387,9 +388,11 @@ TEST(AttentionKernelsOnGpu, EveryAcceptedKernelEqualsTheMathKernel) {
     const auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat); };
     auto cpu = attend_block_with(K::kCpuFlash, host(q), host(k), host(v), valid.defined() ? valid.cpu() : valid,
                                  std::nullopt);
+    std::set<AttentionKernel> accepted;
     for (auto kernel : {K::kCudnn, K::kFlash, K::kMemEfficient, K::kMath}) {
       try {
         auto part = attend_block_with(kernel, q, k, v, valid, std::nullopt);
+        accepted.insert(kernel);
         const double out_err = (part.out - reference.out).abs().max().item<double>();
         const double lse_err = (part.lse - reference.lse).abs().max().item<double>();
         const double out_cpu = (part.out.cpu() - cpu.out).abs().max().item<double>();
@@ -402,6 +405,18 @@ TEST(AttentionKernelsOnGpu, EveryAcceptedKernelEqualsTheMathKernel) {
         EXPECT_LE(lse_cpu, c.tolerance) << c.name << ": " << attention_kernel_name(kernel) << " vs cpu_flash";
       } catch (const UsageError& refused) {
         std::cout << "[ refused  ] " << c.name << ": " << refused.what() << "\n";
+      }
+    }
+    if (std::string(c.name) == "bf16") {
+      // The fast kernels must really have run here, not been refused into the fallback: a failed
+      // capability lookup ({0, 0}) would otherwise leave only mem-efficient and math, unnoticed.
+      const auto facts = query_from(q.transpose(1, 2), k.transpose(1, 2), at::Tensor());
+      EXPECT_GT(facts.sm_major, 0) << "the compute capability was not found";
+      if (facts.sm_major >= 8) {
+        EXPECT_EQ(accepted.count(K::kFlash), 1u) << "flash refused on sm" << facts.sm_major;
+      }
+      if (facts.sm_major == 9 || facts.sm_major == 10) {
+        EXPECT_EQ(accepted.count(K::kCudnn), 1u) << "cuDNN refused on sm" << facts.sm_major;
       }
     }
     auto chosen = attend_block(q, k, v, valid, std::nullopt);

@@ -28,7 +28,7 @@ TEST(OutOfMemory, OneLineWithStageMemoryAndTheWayOut) {
                          c10::Device(c10::DeviceType::CUDA, 3), m, "more ranks");
   EXPECT_EQ(line,
             "out of memory on cuda:3 in stage 'denoise': asked for 2.5 GiB with 1.5 GiB free of 80.0 GiB "
-            "(70.0 GiB held by this process's tensors); to fit: more ranks");
+            "(70.0 GiB reserved by this process's caching allocator); to fit: more ranks");
   EXPECT_EQ(line.find('\n'), std::string::npos);
   const auto host = out_of_memory_line("decode", "no size here", host_device(), DeviceMemory{}, "");
   EXPECT_EQ(host, "out of memory on cpu in stage 'decode': an allocation failed");

@@ -84,6 +84,9 @@ TEST(LaunchEnv, TorchrunAgentStoreDecidesHowTheRendezvousIsReached) {
   vars["TORCHELASTIC_USE_AGENT_STORE"] = "True";
   auto agent = read_launch_env(fake(vars));
   EXPECT_TRUE(agent.agent_store);
+  EXPECT_EQ(agent.restart_count, 0);
+  vars["TORCHELASTIC_RESTART_COUNT"] = "2";
+  EXPECT_EQ(read_launch_env(fake(vars)).restart_count, 2);
   EXPECT_EQ(describe_tcp_store(agent, 1), "client of torchrun's agent store at n0:29400");
   vars["RANK"] = "0";
   vars["LOCAL_RANK"] = "0";

@@ -13,7 +13,7 @@
 namespace uspdit::parallel {
 namespace {
 
-// The bootstrap key of the world's unique id (TCPStore keys cannot be overwritten).
+// The bootstrap key of the world's unique id (under the store's per-attempt prefix).
 constexpr const char* kWorldIdKey = "nccl/world_unique_id";
 
 // The NCCL and driver this process actually loaded, against what the build needs: an older
