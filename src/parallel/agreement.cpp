@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -43,6 +44,35 @@ void run_agreed(Communicator& comm, const std::function<void()>& step) {
   if (comm.rank() != root) text = "rank " + std::to_string(root) + ": " + text;
   if (header[1].item<int64_t>() != 0) throw UsageError(text);
   throw std::runtime_error(text);
+}
+
+void run_agreed(Bootstrap& rendezvous, const std::string& key, const std::function<void()>& step) {
+  enum Outcome : uint8_t { kOk = 0, kUsage = 1, kFailed = 2 };
+  std::vector<uint8_t> mine{kOk};
+  try {
+    step();
+  } catch (const UsageError& e) {
+    const std::string text = e.what();
+    mine.assign(1, kUsage);
+    mine.insert(mine.end(), text.begin(), text.end());
+  } catch (const std::exception& e) {
+    const std::string text = e.what();
+    mine.assign(1, kFailed);
+    mine.insert(mine.end(), text.begin(), text.end());
+  }
+  // Every rank's outcome, gathered even when this one failed: that wait is what keeps it alive
+  // until its peers have decided too.
+  const auto outcomes = rendezvous.all_gather(key, mine);
+  auto rethrow = [](const std::vector<uint8_t>& outcome, const std::string& prefix) {
+    const std::string text = prefix + std::string(outcome.begin() + 1, outcome.end());
+    if (outcome[0] == kUsage) throw UsageError(text);
+    throw std::runtime_error(text);
+  };
+  if (mine[0] != kOk) rethrow(mine, "");
+  for (size_t r = 0; r < outcomes.size(); ++r) {
+    if (!outcomes[r].empty() && outcomes[r][0] != kOk)
+      rethrow(outcomes[r], "rank " + std::to_string(r) + ": ");
+  }
 }
 
 }  // namespace uspdit::parallel

@@ -5,20 +5,49 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <stdexcept>
+#include <utility>
 
 namespace uspdit::parallel {
 namespace {
 
+class SingleRankBootstrap final : public Bootstrap {
+ public:
+  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes, int) override {
+    return bytes;
+  }
+  std::vector<std::vector<uint8_t>> all_gather(const std::string&,
+                                               const std::vector<uint8_t>& bytes) override {
+    return {bytes};
+  }
+};
+
 class MpiBootstrap final : public Bootstrap {
  public:
-  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes,
-                                 int root) override {
+  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes, int root) override {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     uint64_t size = bytes.size();
     MPI_Bcast(&size, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
     std::vector<uint8_t> out = rank == root ? bytes : std::vector<uint8_t>(size);
     MPI_Bcast(out.data(), static_cast<int>(size), MPI_UINT8_T, root, MPI_COMM_WORLD);
+    return out;
+  }
+
+  std::vector<std::vector<uint8_t>> all_gather(const std::string&,
+                                               const std::vector<uint8_t>& bytes) override {
+    int size = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const int mine = static_cast<int>(bytes.size());
+    std::vector<int> counts(size), offsets(size);
+    MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    int total = 0;
+    for (int r = 0; r < size; ++r) offsets[r] = std::exchange(total, total + counts[r]);
+    std::vector<uint8_t> flat(static_cast<size_t>(total));
+    MPI_Allgatherv(bytes.data(), mine, MPI_UINT8_T, flat.data(), counts.data(), offsets.data(), MPI_UINT8_T,
+                   MPI_COMM_WORLD);
+    std::vector<std::vector<uint8_t>> out;
+    for (int r = 0; r < size; ++r)
+      out.emplace_back(flat.begin() + offsets[r], flat.begin() + offsets[r] + counts[r]);
     return out;
   }
 };
@@ -30,7 +59,9 @@ int store_port(const LaunchEnv& env, int port_offset) {
 class TcpStoreBootstrap final : public Bootstrap {
  public:
   TcpStoreBootstrap(const LaunchEnv& env, int port_offset, std::chrono::milliseconds timeout)
-      : rank_(env.rank), address_(env.master_addr + ":" + std::to_string(store_port(env, port_offset))) {
+      : rank_(env.rank),
+        world_size_(env.world_size),
+        address_(env.master_addr + ":" + std::to_string(store_port(env, port_offset))) {
     c10d::TCPStoreOptions opts;
     opts.port = static_cast<uint16_t>(store_port(env, port_offset));
     // The agent's store already listens on MASTER_PORT: a second server there would fail to bind
@@ -43,7 +74,8 @@ class TcpStoreBootstrap final : public Bootstrap {
       auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, opts);
       // Our keys stay apart from torchrun's and PyTorch's own under a prefix, and apart from an
       // earlier attempt's (the agent's store survives an elastic restart).
-      store_ = c10::make_intrusive<c10d::PrefixStore>("uspdit/attempt_" + std::to_string(env.restart_count), tcp);
+      store_ =
+          c10::make_intrusive<c10d::PrefixStore>("uspdit/attempt_" + std::to_string(env.restart_count), tcp);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot reach the rendezvous store at " + address_ + " (" +
                                describe_tcp_store(env, port_offset) + "): " + e.what());
@@ -52,25 +84,44 @@ class TcpStoreBootstrap final : public Bootstrap {
 
   std::vector<uint8_t> broadcast(const std::string& key, const std::vector<uint8_t>& bytes,
                                  int root) override {
-    const std::string& full_key = key;
-    if (rank_ == root) store_->set(full_key, bytes);
-    try {
-      return store_->get(full_key);  // blocks until root has set it, up to the timeout
-    } catch (const std::exception& e) {
-      throw std::runtime_error("rendezvous store at " + address_ + ": rank " +
-                               std::to_string(root) + " never published '" + key + "': " + e.what());
-    }
+    if (rank_ == root) store_->set(key, bytes);
+    return get(key, key, root);
+  }
+
+  std::vector<std::vector<uint8_t>> all_gather(const std::string& key,
+                                               const std::vector<uint8_t>& bytes) override {
+    store_->set(key + "/" + std::to_string(rank_), bytes);
+    std::vector<std::vector<uint8_t>> out;
+    for (int r = 0; r < world_size_; ++r) out.push_back(get(key + "/" + std::to_string(r), key, r));
+    return out;
   }
 
  private:
+  // Blocks until `from` has set the key, up to the timeout.
+  std::vector<uint8_t> get(const std::string& full_key, const std::string& key, int from) {
+    try {
+      return store_->get(full_key);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("rendezvous store at " + address_ + ": rank " + std::to_string(from) +
+                               " never published '" + key + "': " + e.what());
+    }
+  }
+
   int rank_;
+  int world_size_;
   std::string address_;
   c10::intrusive_ptr<c10d::Store> store_;
 };
 
 }  // namespace
 
-std::unique_ptr<Bootstrap> make_mpi_bootstrap() { return std::make_unique<MpiBootstrap>(); }
+std::unique_ptr<Bootstrap> make_single_rank_bootstrap() {
+  return std::make_unique<SingleRankBootstrap>();
+}
+
+std::unique_ptr<Bootstrap> make_mpi_bootstrap() {
+  return std::make_unique<MpiBootstrap>();
+}
 
 std::string describe_tcp_store(const LaunchEnv& env, int port_offset) {
   const std::string address = env.master_addr + ":" + std::to_string(store_port(env, port_offset));

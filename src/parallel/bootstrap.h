@@ -20,7 +20,13 @@ class Bootstrap {
   // (each call must use a new key on stores that cannot overwrite).
   virtual std::vector<uint8_t> broadcast(const std::string& key, const std::vector<uint8_t>& bytes,
                                          int root) = 0;
+  // Every rank's bytes, in rank order, at every rank (its own included). `key` as above.
+  virtual std::vector<std::vector<uint8_t>> all_gather(const std::string& key,
+                                                       const std::vector<uint8_t>& bytes) = 0;
 };
+
+// A job of one rank: every value is this rank's own.
+std::unique_ptr<Bootstrap> make_single_rank_bootstrap();
 
 // MPI_COMM_WORLD (MPI must be initialised).
 std::unique_ptr<Bootstrap> make_mpi_bootstrap();

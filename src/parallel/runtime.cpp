@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "parallel/agreement.h"
 #include "parallel/bootstrap.h"
 #include "parallel/mpi_communicator.h"
 #include "parallel/staged_communicator.h"
@@ -82,16 +83,10 @@ NodeInfo nodes_from_launcher(const LaunchEnv& env) {
 }
 
 // One process and no rendezvous point: there is nobody to tell.
-class SelfBootstrap final : public Bootstrap {
- public:
-  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes, int) override {
-    return bytes;
-  }
-};
-
 // The NCCL unique id travels over MPI when the launcher started MPI, otherwise over the
 // torchrun rendezvous connected before (`store`).
-std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi, std::unique_ptr<Bootstrap> store) {
+std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mpi,
+                                              std::unique_ptr<Bootstrap> store) {
   // A rank without a usable GPU fails here, before its peers start waiting for it.
   try {
     select_cuda_device(env);
@@ -105,7 +100,7 @@ std::unique_ptr<Communicator> make_cuda_world(const LaunchEnv& env, bool have_mp
   } else if (store) {
     bootstrap = std::move(store);
   } else {
-    bootstrap = std::make_unique<SelfBootstrap>();
+    bootstrap = make_single_rank_bootstrap();
   }
   return make_nccl_world(env, *bootstrap);
 }
@@ -118,10 +113,10 @@ std::unique_ptr<Bootstrap> torchrun_rendezvous(const LaunchEnv& env) {
   constexpr int kPortOffset = 1;  // only without the agent store: MASTER_PORT is torchrun's own
   auto store = make_tcp_store_bootstrap(env, kPortOffset, std::chrono::seconds(300));
   log::set_rank(env.rank, env.world_size);
-  log::debug("torchrun rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size) + ", local rank " +
-             std::to_string(env.local_rank) + "/" + std::to_string(env.local_world_size) + ", node " +
-             std::to_string(env.node_rank.value_or(env.rank / env.local_world_size)) + ": rendezvous " +
-             describe_tcp_store(env, kPortOffset));
+  log::debug("torchrun rank " + std::to_string(env.rank) + "/" + std::to_string(env.world_size) +
+             ", local rank " + std::to_string(env.local_rank) + "/" + std::to_string(env.local_world_size) +
+             ", node " + std::to_string(env.node_rank.value_or(env.rank / env.local_world_size)) +
+             ": rendezvous " + describe_tcp_store(env, kPortOffset));
   return store;
 }
 
@@ -144,7 +139,8 @@ void require_backend_for(DeviceKind device, const LaunchEnv& env) {
         "this job was launched by " + std::string(launcher_name(env.launcher)) + " with " +
         std::to_string(env.world_size) +
         " ranks, but CPU tensors communicate through MPI, which torchrun does not start. "
-        "Launch with `mpirun -np " + std::to_string(env.world_size) +
+        "Launch with `mpirun -np " +
+        std::to_string(env.world_size) +
         " build/uspdit ...` (or srun), or run on GPUs (--device cuda) where torchrun bootstraps NCCL");
   }
 }
@@ -162,10 +158,14 @@ CommBackend parse_comm_backend(const std::string& text) {
 
 const char* comm_backend_name(CommBackend backend) {
   switch (backend) {
-    case CommBackend::kAuto: return "auto";
-    case CommBackend::kMpi: return "mpi";
-    case CommBackend::kNccl: return "nccl";
-    case CommBackend::kHostStaged: return "host-staged";
+    case CommBackend::kAuto:
+      return "auto";
+    case CommBackend::kMpi:
+      return "mpi";
+    case CommBackend::kNccl:
+      return "nccl";
+    case CommBackend::kHostStaged:
+      return "host-staged";
   }
   return "?";
 }
@@ -173,47 +173,63 @@ const char* comm_backend_name(CommBackend backend) {
 CommBackend resolve_comm_backend(CommBackend asked, DeviceKind device, const LaunchEnv& env, bool nccl_built,
                                  int gpus_on_node) {
   if (device == DeviceKind::kCpu) {
-    require(asked != CommBackend::kNccl, "--comm nccl moves GPU tensors; with --device cpu use --comm auto (MPI)");
+    require(asked != CommBackend::kNccl,
+            "--comm nccl moves GPU tensors; with --device cpu use --comm auto (MPI)");
     return asked == CommBackend::kHostStaged ? CommBackend::kHostStaged : CommBackend::kMpi;
   }
   const bool mpi = launcher_provides_mpi(env.launcher);
-  const std::string staged_needs_mpi = "the host-staged path sends over MPI, which " +
-                                       std::string(launcher_name(env.launcher)) + " does not start: launch with `mpirun -np " +
-                                       std::to_string(env.world_size) + " ...` (or srun)";
+  const std::string staged_needs_mpi =
+      "the host-staged path sends over MPI, which " + std::string(launcher_name(env.launcher)) +
+      " does not start: launch with `mpirun -np " + std::to_string(env.world_size) + " ...` (or srun)";
   if (asked == CommBackend::kHostStaged) {
     require(mpi, "--comm host-staged: " + staged_needs_mpi);
     return asked;
   }
   const bool shared_gpu = env.local_world_size > gpus_on_node && env.world_size > 1;
   if (asked == CommBackend::kNccl) {
-    require(nccl_built, "--comm nccl: this uspdit build has no NCCL communicator; build it with BUILD_TYPE=cuda "
-                        "scripts/build.sh, or use --comm host-staged under mpirun");
-    require(!shared_gpu, "--comm nccl: " + std::to_string(env.local_world_size) + " ranks on this node share " +
-                             std::to_string(gpus_on_node) + " GPU(s), which NCCL does not support; run one rank per "
+    require(nccl_built,
+            "--comm nccl: this uspdit build has no NCCL communicator; build it with BUILD_TYPE=cuda "
+            "scripts/build.sh, or use --comm host-staged under mpirun");
+    require(!shared_gpu, "--comm nccl: " + std::to_string(env.local_world_size) +
+                             " ranks on this node share " + std::to_string(gpus_on_node) +
+                             " GPU(s), which NCCL does not support; run one rank per "
                              "GPU, or use --comm host-staged under mpirun");
     return asked;
   }
   if (nccl_built && !shared_gpu) return CommBackend::kNccl;
-  require(mpi, std::string(nccl_built ? "ranks share a GPU (NCCL does not support that)" : "this build has no NCCL") +
+  require(mpi, std::string(nccl_built ? "ranks share a GPU (NCCL does not support that)"
+                                      : "this build has no NCCL") +
                    ", and " + staged_needs_mpi + "; or run one rank per GPU");
   return CommBackend::kHostStaged;
 }
 
 std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend comm) {
   auto env = read_launch_env(process_env());
-  // Host tensors never go through torchrun's store (require_backend_for says to use mpirun).
-  auto rendezvous = request == core::DeviceRequest::kCpu ? nullptr : torchrun_rendezvous(env);
-  // Decided before anything starts, from what this process sees: a rank without the GPU it was
-  // asked for fails on its own, with the same message as its peers, instead of in a collective.
-  const auto gpus = core::probe_accelerators();
-  const DeviceKind device = device_kind(core::choose_device(request, env.local_rank, gpus));
-  require_backend_for(device, env);
+  // Under torchrun the agent's store is reached first; it carries the start-up agreement below
+  // (and the NCCL id). Host tensors still never travel through it.
+  auto rendezvous = torchrun_rendezvous(env);
 #ifdef USPDIT_HAVE_NCCL
   constexpr bool kNcclBuilt = true;
 #else
   constexpr bool kNcclBuilt = false;
 #endif
-  const CommBackend backend = resolve_comm_backend(comm, device, env, kNcclBuilt, gpus.count);
+  // Decided before anything starts, from what this process sees: a rank without the GPU it was
+  // asked for fails with its own line instead of in a collective. Under torchrun every rank
+  // waits for the others' decisions first, since the agent stops all workers when one exits.
+  core::AcceleratorInfo gpus;
+  DeviceKind device = DeviceKind::kCpu;
+  CommBackend backend = CommBackend::kMpi;
+  auto decide = [&] {
+    gpus = core::probe_accelerators();
+    device = device_kind(core::choose_device(request, env.local_rank, gpus));
+    require_backend_for(device, env);
+    backend = resolve_comm_backend(comm, device, env, kNcclBuilt, gpus.count);
+  };
+  if (rendezvous) {
+    run_agreed(*rendezvous, "start", decide);
+  } else {
+    decide();
+  }
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->launch_ = env;
   // CPU tensors always go through MPI (require_backend_for refused torchrun above); CUDA tensors
@@ -234,9 +250,10 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend
     return rt;
   }
   if (backend == CommBackend::kHostStaged) {
-    log::info("communication: " + std::string(comm_backend_name(backend)) + " (device tensors through host memory over MPI)");
-    rt->world_ = std::make_unique<StagedCommunicator>(std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false),
-                                                      rt->device_);
+    log::info("communication: " + std::string(comm_backend_name(backend)) +
+              " (device tensors through host memory over MPI)");
+    rt->world_ = std::make_unique<StagedCommunicator>(
+        std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, false), rt->device_);
     return rt;
   }
 #ifdef USPDIT_HAVE_NCCL
@@ -247,8 +264,9 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend
   rt->world_ = make_cuda_world(rt->launch_, use_mpi, std::move(rendezvous));
   return rt;
 #else
-  throw UsageError("--device cuda: this uspdit build has no NCCL communicator for GPU tensors; build it with "
-                   "BUILD_TYPE=cuda scripts/build.sh, or use --device cpu under mpirun");
+  throw UsageError(
+      "--device cuda: this uspdit build has no NCCL communicator for GPU tensors; build it with "
+      "BUILD_TYPE=cuda scripts/build.sh, or use --device cpu under mpirun");
 #endif
 }
 

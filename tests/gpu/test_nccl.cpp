@@ -48,19 +48,12 @@ TEST(NcclErrors, MessagesNameTheCallAndTheReason) {
   EXPECT_NO_THROW(check_cuda(gpu::kSuccess, "cudaStreamSynchronize"));
 }
 
-class OneRankBootstrap final : public Bootstrap {
- public:
-  std::vector<uint8_t> broadcast(const std::string&, const std::vector<uint8_t>& bytes, int) override {
-    return bytes;
-  }
-};
-
 TEST(NcclWorld, WithoutGpuFailsClearly) {
   int devices = 0;
   if (gpu::get_device_count(&devices) == gpu::kSuccess && devices > 0) GTEST_SKIP() << "a GPU is present";
-  OneRankBootstrap bootstrap;
+  auto bootstrap = make_single_rank_bootstrap();
   try {
-    make_nccl_world(LaunchEnv{}, bootstrap);
+    make_nccl_world(LaunchEnv{}, *bootstrap);
     FAIL() << "no exception without a GPU";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("cudaGetDeviceCount"), std::string::npos) << e.what();

@@ -8,6 +8,8 @@
 #include <regex>
 #include <string>
 
+#include "free_port.h"
+
 namespace {
 
 struct CommandRun {
@@ -30,9 +32,11 @@ CommandRun run_shell(const std::string& command) {
 
 // Launches `args` on np ranks; each rank echoes its own exit code.
 CommandRun run_ranks(int np, const std::string& args) {
-  return run_shell("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun "
-                   "--oversubscribe --bind-to none -np " + std::to_string(np) + " sh -c '" USPDIT_BINARY
-                   " " + args + "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"'");
+  return run_shell(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun "
+      "--oversubscribe --bind-to none -np " +
+      std::to_string(np) + " sh -c '" USPDIT_BINARY " " + args +
+      "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"'");
 }
 
 int count(const std::string& text, const std::string& needle) {
@@ -77,26 +81,44 @@ TEST(CliErrors, UnknownFlagIsRefused) {
   EXPECT_NE(r.output.find("unknown flag --ulysess-degree"), std::string::npos) << r.output;
 }
 
+// Both ranks of a torchrun-style launch (its environment, without the agent: rank 0 serves the
+// rendezvous store), with host tensors and with --device cpu: each rank says to use mpirun.
 TEST(CliErrors, CpuTensorsUnderTorchrunSayHowToLaunch) {
-  CommandRun r = run_shell("RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 "
-                    "MASTER_PORT=29500 TORCHELASTIC_RUN_ID=t timeout 30 " USPDIT_BINARY " bench-attn");
-  EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("mpirun -np 2"), std::string::npos) << r.output;
+  for (const std::string device : {"auto", "cpu"}) {
+    const int port = uspdit::testing::free_port();
+    ASSERT_GT(port, 1);
+    std::string ranks;
+    for (int rank = 0; rank < 2; ++rank) {
+      const std::string r = std::to_string(rank);
+      ranks +=
+          "(RANK=" + r + " LOCAL_RANK=" + r +
+          " WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port - 1) +
+          " TORCHELASTIC_RUN_ID=t timeout 30 " USPDIT_BINARY " bench-attn --device " + device +
+          "; echo \"rank=" + r + " exit=$?\") & ";
+    }
+    CommandRun r = run_shell("(" + ranks + "wait)");
+    EXPECT_EQ(count(r.output, "exit=2"), 2) << r.output;
+    EXPECT_EQ(count(r.output, "mpirun -np 2"), 2) << r.output;
+    EXPECT_EQ(count(r.output, "error:"), 2) << r.output;
+  }
 }
 
 // This machine has no GPU (and the CPU build no GPU backend): --device cuda is refused by every
 // rank on its own, before MPI starts, with the way out.
 TEST(CliErrors, CudaWithoutAGpuIsRefusedOnEveryRank) {
   expect_refused_on_every_rank(2, "bench-attn --device cuda", "use --device cpu");
-  expect_refused_on_every_rank(2, "generate --device cuda --ckpt_dir " USPDIT_SOURCE_DIR "/tests/data/wan_t2v/original "
-                                  "--prompt x --size 64*64 --frame_num 5 --sample_steps 1",
+  expect_refused_on_every_rank(2,
+                               "generate --device cuda --ckpt_dir " USPDIT_SOURCE_DIR
+                               "/tests/data/wan_t2v/original "
+                               "--prompt x --size 64*64 --frame_num 5 --sample_steps 1",
                                "use --device cpu");
   expect_refused_on_every_rank(2, "bench-attn --device tpu", "use auto, cuda or cpu");
 }
 
 TEST(CliErrors, VerifyPassesOnAGoodConfiguration) {
-  CommandRun r = run_ranks(4, "bench-attn --ulysses-degree 2 --ring-degree 2 --seq-len 203 --heads 4 "
-                       "--head-dim 16 --text-len 9 --text-padding 2 --iters 1 --verify");
+  CommandRun r = run_ranks(4,
+                           "bench-attn --ulysses-degree 2 --ring-degree 2 --seq-len 203 --heads 4 "
+                           "--head-dim 16 --text-len 9 --text-padding 2 --iters 1 --verify");
   EXPECT_EQ(count(r.output, "exit=0"), 4) << r.output;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.output, m, std::regex("max abs error: ([0-9.e+-]+)"))) << r.output;

@@ -1,6 +1,6 @@
-// The TCPStore bootstrap that carries the NCCL unique id under torchrun. Several processes,
-// started with the environment torchrun gives its workers, must all receive rank 0's bytes; a
-// rank whose server never comes up, or whose root never publishes, must fail within its timeout.
+// The TCPStore bootstrap that carries the NCCL unique id (and the start-up agreement) under torchrun. Several
+// processes, started with the environment torchrun gives its workers, must all receive rank 0's bytes; a rank
+// whose server never comes up, or whose root never publishes, must fail within its timeout.
 //
 // The ranks are this test binary itself, spawned with a marker variable that enables the child
 // test. Spawning a fresh process (posix_spawn) rather than forking keeps the children clear of
@@ -86,6 +86,16 @@ TEST(TcpStoreBootstrapChild, DISABLED_Rank) {
   // A second key from another root: keys are independent and any rank may be root.
   const int last = env.world_size - 1;
   EXPECT_EQ(bootstrap->broadcast("second", env.rank == last ? blob(seed + 1) : decoy, last), blob(seed + 1));
+  // Every rank's bytes, of a different length each, reach every rank in rank order.
+  auto piece = [seed](int rank) {
+    auto bytes = blob(seed + 2 + rank);
+    bytes.resize(1 + 37 * static_cast<size_t>(rank));
+    return bytes;
+  };
+  const auto gathered = bootstrap->all_gather("each", piece(env.rank));
+  ASSERT_EQ(static_cast<int>(gathered.size()), env.world_size);
+  for (int rank = 0; rank < env.world_size; ++rank)
+    EXPECT_EQ(gathered[rank], piece(rank)) << "from rank " << rank;
   if (env.rank == 0) {
     // Rank 0 serves the store: it stays up until the parent closes our stdin, which it does
     // once every other rank has exited, so no client loses the server mid-request.
