@@ -112,5 +112,30 @@ TEST(ClipTokenizer, MissingOrMalformedFilesNameTheFile) {
   fs::remove_all(dir);
 }
 
+// The slow tokenizer reads merges [1, 1 + 48894) of merges.txt: a merge after those is unused.
+TEST(ClipTokenizer, OnlyTheFirst48894MergesAreUsed) {
+  const fs::path dir = fs::temp_directory_path() / "uspdit_clip_tok_cut";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "vocab.json")
+      << R"({"a": 0, "b</w>": 1, "ab</w>": 2, "<|startoftext|>": 3, "<|endoftext|>": 4})";
+  const auto merges_with_ab_at = [&](size_t index) {
+    std::ofstream merges(dir / "merges.txt");
+    merges << "#version: 0.2\n";
+    for (size_t i = 0; i < ClipTokenizer::kMergesUsed + 1; ++i) {
+      if (i == index) {
+        merges << "a b</w>\n";
+      } else {
+        merges << 'q' << i << " z\n";
+      }
+    }
+  };
+  merges_with_ab_at(ClipTokenizer::kMergesUsed - 1);  // the last one used
+  EXPECT_EQ(ClipTokenizer::load(dir.string()).encode("ab", false), std::vector<int64_t>({2}));
+  merges_with_ab_at(ClipTokenizer::kMergesUsed);  // the first one cut
+  EXPECT_EQ(ClipTokenizer::load(dir.string()).encode("ab", false), std::vector<int64_t>({0, 1}));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace uspdit::models::clip

@@ -180,6 +180,20 @@ TEST_F(TinyTokenizerJson, IgnoreMergesTakesWholeWordsFromTheVocabulary) {
   EXPECT_EQ(LlamaTokenizer::load(dir_.string()).encode("ba"), std::vector<int64_t>({1, 0}));
 }
 
+TEST_F(TinyTokenizerJson, SplitRemovedInvertedKeepsOnlyTheMatches) {
+  // CLIP's fast layout: Split(behavior Removed, invert true) keeps the matches, drops the rest.
+  const std::string pre =
+      R"({"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\p{L}+"},"behavior":"Removed",)"
+      R"("invert":true},{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]})";
+  write("tokenizer.json", tokenizer_json(R"([["a","b"]])", pre, "null"));
+  EXPECT_EQ(LlamaTokenizer::load(dir_.string()).encode("ab, b"), std::vector<int64_t>({4, 1}));
+  // Removed without invert keeps what lies between the matches: ", " -> "," is not in this vocabulary.
+  std::string removed = tokenizer_json(R"([["a","b"]])", pre, "null");
+  removed.replace(removed.find(R"("invert":true)"), 13, R"("invert":false)");
+  write("tokenizer.json", removed);
+  EXPECT_EQ(LlamaTokenizer::load(dir_.string()).encode("a b"), std::vector<int64_t>({2}));  // "Ġ"
+}
+
 // A message that names the file, for every refused or broken tokenizer.json.
 void expect_refused(const std::string& path, const std::string& what) {
   try {
