@@ -89,7 +89,7 @@ int run_generate(Args& args) {
   settings.n_repeats = static_cast<int>(args.get_int("n-repeats", 1));
   settings.parallel_vae = !args.flag("serial-vae");
   // xDiT's --enable_tiling: diffusers-style tiles (approximate, less memory); sizes in pixels.
-  const models::wan_vae::VaeTiling tiling{args.get_int("vae-tile-size", 256), args.get_int("vae-tile-stride", 192)};
+  const pipeline::VaeTiling tiling{args.get_int("vae-tile-size", 256), args.get_int("vae-tile-stride", 192)};
   if (args.flag("enable-tiling")) settings.vae_tiling = tiling;
   // xDiT's --enable_slicing decodes a batch one sample at a time; generate always decodes one.
   (void)args.flag("enable-slicing");
