@@ -92,7 +92,8 @@ class DecoderPass {
   at::Tensor upsample(const at::Tensor& x, const std::string& name, int64_t t, int64_t s) const {
     const int64_t T = x.size(2), H = x.size(3), W = x.size(4);
     const auto st = static_cast<double>(t), ss = static_cast<double>(s);
-    auto first = at::upsample_nearest2d(x.select(2, 0), {H * s, W * s}, ss, ss).unsqueeze(2);
+    // contiguous(): strided interpolate inputs have been miscomputed on some versions (pytorch#81665).
+    auto first = at::upsample_nearest2d(x.select(2, 0).contiguous(), {H * s, W * s}, ss, ss).unsqueeze(2);
     at::Tensor y = first;
     if (T > 1) {
       auto rest =
