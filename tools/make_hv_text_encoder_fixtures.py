@@ -30,6 +30,8 @@ Writes into ``tests/data/hv_text_encoders/``:
       clip_pooled_fp32 / clip_pooled_fp16 [2,32], clip_last_fp32 [2,77,32] (after final_layer_norm)
       clip_eos_ids [2,77] (eos 257, random tokens above 257 so argmax pooling would be wrong),
       clip_eos_pooled_fp32 / clip_eos_pooled_fp16 [2,32]
+      rope_positions [5] (0, 1, 95, 200, 350), rope_cos/sin_fp16[_to] [5,128]: the real Llama-3-8B's RoPE
+                        tables (head_dim 128, theta 500000) in fp16, with inv_freq fp32 and rounded by .to(fp16)
       with --pinned: llama_hidden_fp16_446 [5,2,24,32], clip_full_pooled_fp16_446 [2,32] from 4.46.3
   meta.json       versions, configs, verification numbers, notes on transformers 5.23 vs 4.46.3
 
@@ -249,6 +251,19 @@ def make_fixtures(out: Path, pinned: Path | None) -> dict:
     alone = llama_hidden(reloaded, ids[1:, :n], mask[1:, :n])
     v["llama_padded_row_vs_alone"] = float((alone[:, 0] - hidden[:, 1, :n]).abs().max())
     assert v["llama_padded_row_vs_alone"] < 1e-5 and v["llama_reload_vs_inmemory"] == 0.0, v
+
+    # ---- RoPE tables of the real Llama-3-8B (no weights needed) at HunyuanVideo's positions
+    real = LlamaConfig(hidden_size=4096, num_attention_heads=32, num_key_value_heads=8, rope_theta=500000.0,
+                       max_position_embeddings=8192)
+    positions = torch.tensor([[0, 1, 95, 200, 350]])
+    probe = torch.zeros(1, dtype=torch.float16)
+    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+    refs["rope_positions"] = positions[0]
+    refs["rope_cos_fp16"], refs["rope_sin_fp16"] = (t[0] for t in LlamaRotaryEmbedding(real)(probe, positions))
+    rounded = LlamaRotaryEmbedding(real).to(dtype=torch.float16)  # what HunyuanVideo's .to(fp16) does to it
+    refs["rope_cos_fp16_to"], refs["rope_sin_fp16_to"] = (t[0] for t in rounded(probe, positions))
+    v["rope_real_inv_freq_rounding_max_cos_change"] = float(
+        (refs["rope_cos_fp16_to"].float() - refs["rope_cos_fp16"].float()).abs().max())
 
     # ---- CLIP
     torch.manual_seed(0)

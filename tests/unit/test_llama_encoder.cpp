@@ -90,6 +90,31 @@ TEST(LlamaConfig, DefaultsAndRefusals) {
   refused(R"({"model_type": "llava", "text_config": {"model_type": "llama"}})", "language model folder");
 }
 
+TEST(LlamaRope, RealModelTablesAsTransformers) {
+  // The real Llama-3-8B's tables (head_dim 128, theta 500000) at positions up to HunyuanVideo's
+  // 351 tokens, in fp16, against transformers' LlamaRotaryEmbedding with inv_freq fp32 and after
+  // .to(fp16): the rounding HunyuanVideo gets moves cos by ~0.04, so it has to be reproduced.
+  const auto config = llava_llama3_8b_config();
+  const auto positions = hv_text_reference("rope_positions");
+  const auto device = testing::device_under_test();
+  for (const auto precision : {InvFreq::kRoundedToRunDtype, InvFreq::kFloat32}) {
+    const std::string suffix = precision == InvFreq::kRoundedToRunDtype ? "_to" : "";
+    auto [cos, sin] = rope_tables(config, 351, at::kHalf, device, precision);
+    cos = cos.cpu().index_select(0, positions);
+    sin = sin.cpu().index_select(0, positions);
+    EXPECT_EQ(cos.scalar_type(), at::kHalf);
+    const double err_cos = max_abs_diff(cos, hv_text_reference("rope_cos_fp16" + suffix));
+    const double err_sin = max_abs_diff(sin, hv_text_reference("rope_sin_fp16" + suffix));
+    // fp16 rounding of a correctly computed angle: at most one ulp (0.001 below 1)
+    EXPECT_LE(err_cos, 1e-3) << suffix;
+    EXPECT_LE(err_sin, 1e-3) << suffix;
+    std::printf("llama RoPE (real config, fp16, inv_freq %s) max abs error: cos %.3g, sin %.3g\n",
+                suffix.empty() ? "fp32" : "rounded", err_cos, err_sin);
+  }
+  const auto change = max_abs_diff(hv_text_reference("rope_cos_fp16_to"), hv_text_reference("rope_cos_fp16"));
+  EXPECT_GE(change, 0.01);
+}
+
 TEST(LlamaTextEncoder, MatchesTransformersFp32EverySkip) {
   const auto enc = LlamaTextEncoder::load(kHvTextData + "llama", at::kFloat, testing::device_under_test(), 0);
   for (int64_t skip = 0; skip <= kLayers; ++skip) {
