@@ -20,7 +20,7 @@
 # --cpu: the same steps on the CPU with tiny shapes and the existing CPU build (build/), no GPU
 # and no build: scripts/test.sh runs it in CI so that this script cannot rot unnoticed.
 # GPU mode budget: 9 minutes on 16 cores including the build (JOBS, default nproc).
-# Missing Debian pieces (MPI, sentencepiece, GoogleTest, libpng) come from .gpu-debs/
+# Missing Debian pieces (MPI, sentencepiece, ICU, GoogleTest, libpng) come from .gpu-debs/
 # (scripts/gpu_pack_debs.sh, carried to the machine); FFmpeg is left out when absent.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,7 +142,7 @@ except Exception:
     print("diffusers: absent")
 PY
     echo "Debian packages (installed?):"
-    for pkg in libopenmpi-dev openmpi-bin libsentencepiece-dev libgtest-dev libpng-dev zlib1g-dev \
+    for pkg in libopenmpi-dev openmpi-bin libsentencepiece-dev libicu-dev libgtest-dev libpng-dev zlib1g-dev \
                libavformat-dev libavcodec-dev libswscale-dev ninja-build ccache cmake; do
       printf '  %-22s %s\n' "$pkg" "$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null || echo absent)"
     done
@@ -165,6 +165,7 @@ PY
 missing_debian_pieces() {
   command -v mpirun >/dev/null && command -v mpicxx >/dev/null || echo mpi
   pkg-config --exists sentencepiece 2>/dev/null || echo sentencepiece
+  pkg-config --exists icu-uc icu-i18n 2>/dev/null || echo icu
   [ -e /usr/include/gtest/gtest.h ] || [ -e /usr/local/include/gtest/gtest.h ] || echo gtest
   [ -e /usr/include/png.h ] || [ -e /usr/include/libpng16/png.h ] || echo libpng
   [ -e /usr/include/zlib.h ] || echo zlib

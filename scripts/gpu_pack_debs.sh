@@ -6,7 +6,7 @@
 # points CMake, pkg-config, PATH and the loader there.
 #
 # Carried: Open MPI (headers, mpirun/orted, runtime libs and what its plugins load), sentencepiece,
-# GoogleTest, libpng + zlib headers. Not carried: FFmpeg: its runtime closure (x264, x265, aom,
+# ICU, GoogleTest, libpng + zlib headers. Not carried: FFmpeg: its runtime closure (x264, x265, aom,
 # dav1d, codec2, icu, ...) is ~60 MiB, over the 64 MiB carry limit together with the rest, so the
 # GPU build leaves the mp4 writer out (CMake USPDIT_WITH_VIDEO=AUTO) when FFmpeg is absent there.
 # Not carried either: what every Debian/Ubuntu with g++ has (libc6, libstdc++6, libgcc-s1, zlib1g).
@@ -18,6 +18,8 @@ dir=${1:-$root/.gpu-debs}
 packages=(
   # build: headers, link-time libraries, pkg-config and CMake files
   libopenmpi-dev libsentencepiece-dev libgtest-dev libpng-dev zlib1g-dev
+  # the HunyuanVideo tokenizers' ICU headers and link libraries (~10 MiB; its runtime libicu72 is below)
+  libicu-dev
   # mpirun/orted and their help files and default MCA parameters
   openmpi-bin openmpi-common
   # run time: libmpi and everything it or its plugins (pmix, ucx, ofi, verbs, psm) load

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything uspdit needs on a fresh Debian 12 machine, idempotently:
-# Open MPI, Ninja, ccache, sentencepiece, FFmpeg and libpng from Debian, and libtorch from the pinned PyTorch wheel
+# Open MPI, Ninja, ccache, sentencepiece, ICU, FFmpeg and libpng from Debian, and libtorch from the pinned PyTorch wheel
 # into a project-local virtual environment (.venv). The wheel is installed with
 # --no-deps: the C++ build needs only its headers and libraries, never the NVIDIA wheels.
 set -euo pipefail
@@ -8,9 +8,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 TORCH_VERSION=${USPDIT_TORCH_VERSION:-2.15.0}
 
 need_apt=()
-# sentencepiece: the umt5 tokenizer; libav*: the H.264/mp4 writer; libpng: PNG frames.
+# sentencepiece: the umt5 tokenizer; libicu-dev: HunyuanVideo's Llama 3 / CLIP tokenizers (Unicode
+# regexes, NFC, lower-casing); libav*: the H.264/mp4 writer; libpng: PNG frames.
 for pkg in openmpi-bin libopenmpi-dev ninja-build ccache cmake g++ pkg-config \
-           libsentencepiece-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libpng-dev; do
+           libsentencepiece-dev libicu-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libpng-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # USPDIT_SKIP_APT=1: no Debian installs (a machine without network, e.g. the lent GPU machine:

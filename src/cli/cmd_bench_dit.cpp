@@ -3,13 +3,11 @@
 // count is settable so that a full-width block fits a small machine; the per-layer time is what
 // scales. Reports the bytes each rank sent per step next to the USP formula.
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
 #include <cstdio>
-#include <functional>
-#include <memory>
 
+#include "attention/usp_problem.h"
 #include "cli/commands.h"
 #include "core/device.h"
 #include "core/dtype.h"
@@ -17,11 +15,7 @@
 #include "core/timer.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
-#include "attention/usp_problem.h"
-#include "models/hunyuan_video/hv_model.h"
-#include "models/hunyuan_video/hv_tensors.h"
-#include "models/wan/wan_model.h"
-#include "models/wan/wan_tensors.h"
+#include "pipeline/family_registry.h"
 
 namespace uspdit::cli {
 
@@ -41,8 +35,10 @@ int run_bench_dit(Args& args) {
   const int warmup = static_cast<int>(args.get_int("warmup", 1));
   const int threads = static_cast<int>(args.get_int("threads", 0));
 
-  const bool hunyuan = model_name.rfind("hunyuan", 0) == 0;
-  const int64_t single_layers = args.get_int("single-layers", hunyuan ? layers : 0);
+  const pipeline::ModelFamily* family = pipeline::family_named(model_name);
+  require(family != nullptr,
+          "--model " + model_name + ": bench dit knows " + pipeline::known_plan_model_names());
+  const int64_t single_layers = args.get_int("single-layers", family->bench_single_layers ? layers : 0);
   const int64_t text_padding = args.get_int("text-padding", 0);
   const std::string joint = args.get_string("joint-strategy", "auto");
   const auto device = device_request(args);
@@ -52,47 +48,28 @@ int run_bench_dit(Args& args) {
   require(layers >= 0 && single_layers >= 0 && layers + single_layers >= 1 && iters >= 1 && warmup >= 0 &&
               batch >= 1 && text_len >= 1 && text_padding >= 0 && text_padding < text_len,
           "--layers, --iters, --batch and --text-len must be >= 1, --text-padding below --text-len");
-  require(height % 16 == 0 && width % 16 == 0, "--height and --width must be multiples of 16 (VAE 8× then patch 2×)");
+  require(height % 16 == 0 && width % 16 == 0,
+          "--height and --width must be multiples of 16 (VAE 8× then patch 2×)");
   require(frames % 4 == 1, "--num-frames must be 4n+1 (the VAE compresses time 4×)");
 
   // The device first: the random weights are drawn on the CPU and placed there.
   auto rt = parallel::Runtime::start(device, comm);
   const auto& on = rt->device();
   // The model under test, as a forward function of the mesh, plus its attention shape.
-  std::function<at::Tensor(parallel::ProcessMesh&)> step;
-  int64_t heads = 0, head_dim = 0, attention_calls = 0, joint_text = 0;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
-  const auto latent = std::vector<int64_t>{batch, 16, (frames - 1) / 4 + 1, height / 8, width / 8};
-  const int64_t tokens = latent[2] * (height / 16) * (width / 16);
-  if (hunyuan) {
-    auto config = models::hunyuan_video::hv_preset("hunyuanvideo");
-    config.double_blocks = layers;
-    config.single_blocks = single_layers;
-    auto model = std::make_shared<models::hunyuan_video::HvModel>(
-        config, models::hunyuan_video::random_hv_weights(config, dtype, 0, on));
-    auto in = std::make_shared<models::hunyuan_video::HvInputs>();
-    in->hidden_states = at::randn(latent, gen).to(on);
-    in->timestep = at::full({batch}, 500.0f).to(on);
-    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen).to(on);
-    in->encoder_attention_mask = at::ones({batch, text_len});
-    if (text_padding > 0) in->encoder_attention_mask.narrow(1, text_len - text_padding, text_padding).fill_(0);
-    in->encoder_attention_mask = in->encoder_attention_mask.to(on);
-    in->pooled_projections = at::randn({batch, config.pooled_dim}, gen).to(on);
-    in->guidance = at::full({batch}, 6000.0f).to(on);
-    step = [model, in, joint](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in, joint); };
-    heads = config.heads, head_dim = config.head_dim(), attention_calls = layers + single_layers;
-    joint_text = text_len;
-  } else {
-    auto config = models::wan::wan_preset(model_name);
-    config.num_layers = layers;
-    auto model = std::make_shared<models::wan::WanModel>(config, models::wan::random_wan_weights(config, dtype, 0, on));
-    auto in = std::make_shared<models::wan::WanInputs>();
-    in->hidden_states = at::randn(latent, gen).to(on);
-    in->timestep = at::full({batch}, 500.0f).to(on);
-    in->encoder_hidden_states = at::randn({batch, text_len, config.text_dim}, gen).to(on);
-    step = [model, in](parallel::ProcessMesh& mesh) { return model->forward(mesh, *in); };
-    heads = config.num_heads, head_dim = config.head_dim(), attention_calls = layers;
-  }
+  const int64_t tokens = ((frames - 1) / 4 + 1) * (height / 16) * (width / 16);
+  pipeline::BenchDitShape shape;
+  shape.model = model_name;
+  shape.layers = layers;
+  shape.single_layers = single_layers;
+  shape.height = height, shape.width = width, shape.frames = frames;
+  shape.text_len = text_len, shape.batch = batch, shape.text_padding = text_padding;
+  shape.joint_strategy = joint;
+  shape.dtype = dtype;
+  shape.device = on;
+  const auto dit = family->bench_dit(shape);
+  const auto& step = dit.step;
+  const int64_t heads = dit.heads, head_dim = dit.head_dim, attention_calls = dit.attention_calls;
+  const int64_t joint_text = dit.joint_text;
 
   parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(heads), model_name, false);
   if (threads > 0) at::set_num_threads(threads);
@@ -111,21 +88,26 @@ int run_bench_dit(Args& args) {
   // The USP formula per attention call over the joint sequence (video + text when the text
   // travels split), in the run dtype, times the attention calls of a step. The output gather
   // after the head is extra (not attention traffic).
-  const int64_t joint_len = tokens + (joint_text > 0 && joint_text % degrees.sequence_parallel() == 0 ? joint_text : 0);
-  const auto formula = attention::traffic_formula(batch, joint_len, heads, head_dim, degrees.ulysses, degrees.ring);
+  const int64_t joint_len =
+      tokens + (joint_text > 0 && joint_text % degrees.sequence_parallel() == 0 ? joint_text : 0);
+  const auto formula =
+      attention::traffic_formula(batch, joint_len, heads, head_dim, degrees.ulysses, degrees.ring);
   const double formula_bytes = (formula.ulysses_elements + formula.ring_elements) * c10::elementSize(dtype) *
                                static_cast<double>(attention_calls);
   if (rt->rank() == 0) {
-    std::printf("bench dit: %s, %lld+%lld layers, %lldx%lld, %lld frames -> %lld video tokens, text %lld, batch %lld, "
-                "%s, ranks %d (%s), threads/rank %d\n",
-                model_name.c_str(), (long long)layers, (long long)single_layers, (long long)width, (long long)height,
-                (long long)frames, (long long)tokens, (long long)text_len, (long long)batch, dtype_name.c_str(),
-                rt->world_size(), parallel::describe(degrees).c_str(), at::get_num_threads());
+    std::printf(
+        "bench dit: %s, %lld+%lld layers, %lldx%lld, %lld frames -> %lld video tokens, text %lld, batch "
+        "%lld, "
+        "%s, ranks %d (%s), threads/rank %d\n",
+        model_name.c_str(), (long long)layers, (long long)single_layers, (long long)width, (long long)height,
+        (long long)frames, (long long)tokens, (long long)text_len, (long long)batch, dtype_name.c_str(),
+        rt->world_size(), parallel::describe(degrees).c_str(), at::get_num_threads());
     std::printf("step time: %.3f ms (%.3f ms per layer)\n", seconds.item<double>() * 1e3,
                 seconds.item<double>() * 1e3 / static_cast<double>(layers + single_layers));
-    std::printf("bytes sent per rank per step: %.0f measured, %.0f by the USP formula for %lld attention calls "
-                "(+ output gather)\n",
-                bytes.item<double>(), formula_bytes, (long long)attention_calls);
+    std::printf(
+        "bytes sent per rank per step: %.0f measured, %.0f by the USP formula for %lld attention calls "
+        "(+ output gather)\n",
+        bytes.item<double>(), formula_bytes, (long long)attention_calls);
   }
   return 0;
 }

@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 
 #include "cli/commands.h"
 #include "core/device.h"
@@ -15,78 +14,14 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/timer.h"
+#include "io/checkpoint.h"
+#include "io/safetensors_writer.h"
 #include "parallel/agreement.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
-#include "io/checkpoint.h"
-#include "io/safetensors_writer.h"
-#include "models/dit_family.h"
-#include "models/hunyuan_video/hv_loader.h"
-#include "models/hunyuan_video/hv_model.h"
-#include "models/wan/wan_loader.h"
-#include "models/wan/wan_model.h"
+#include "pipeline/family_registry.h"
 
 namespace uspdit::cli {
-namespace {
-
-// An input tensor by its diffusers argument name, as fp32 on `device`; undefined when optional
-// and absent.
-at::Tensor input(const io::TensorSource& source, const c10::Device& device, const std::string& name,
-                 bool required = true) {
-  if (!source.contains(name)) {
-    require(!required, "inputs " + source.label() + ": no tensor '" + name +
-                           "' (inputs use diffusers' argument names: hidden_states, timestep, encoder_hidden_states"
-                           ", and for HunyuanVideo encoder_attention_mask, pooled_projections, guidance)");
-    return {};
-  }
-  return source.load(name, at::kFloat).to(device);
-}
-
-// A loaded DiT, whatever its family: its head count (for the mesh checks) and its forward.
-struct LoadedDit {
-  int heads = 0;
-  std::string description;
-  std::function<at::Tensor(parallel::ProcessMesh&, const io::TensorSource&, const c10::Device&)> forward;
-};
-
-LoadedDit load_wan(const std::string& path, at::ScalarType dtype, c10::Device device) {
-  auto ckpt = models::wan::locate_wan_checkpoint(path);
-  auto source = io::open_checkpoint(ckpt.weights_dir);
-  auto model = std::make_shared<models::wan::WanModel>(ckpt.config,
-                                                       models::wan::load_wan_weights(*source, ckpt.config, dtype, device));
-  LoadedDit dit;
-  dit.heads = static_cast<int>(ckpt.config.num_heads);
-  dit.description = "Wan 2.1 DiT " + ckpt.weights_dir + " (" + std::to_string(ckpt.config.num_layers) + " layers)";
-  dit.forward = [model](parallel::ProcessMesh& mesh, const io::TensorSource& in, const c10::Device& on) {
-    return model->forward(mesh, {input(in, on, "hidden_states"), input(in, on, "timestep"),
-                                 input(in, on, "encoder_hidden_states")});
-  };
-  return dit;
-}
-
-LoadedDit load_hunyuan(const std::string& path, at::ScalarType dtype, c10::Device device, const std::string& key,
-                       const std::string& joint_strategy) {
-  auto ckpt = models::hunyuan_video::locate_hv_checkpoint(path);
-  auto model = std::make_shared<models::hunyuan_video::HvModel>(
-      ckpt.config, models::hunyuan_video::load_hv_weights(ckpt, ckpt.config, dtype, device, key));
-  LoadedDit dit;
-  dit.heads = static_cast<int>(ckpt.config.heads);
-  dit.description = "HunyuanVideo DiT " + ckpt.weights + " (" + std::to_string(ckpt.config.double_blocks) + "+" +
-                    std::to_string(ckpt.config.single_blocks) + " blocks, '" + key + "')";
-  dit.forward = [model, joint_strategy](parallel::ProcessMesh& mesh, const io::TensorSource& in,
-                                        const c10::Device& on) {
-    models::hunyuan_video::HvInputs x{input(in, on, "hidden_states"),
-                                      input(in, on, "timestep"),
-                                      input(in, on, "encoder_hidden_states"),
-                                      input(in, on, "encoder_attention_mask", false),
-                                      input(in, on, "pooled_projections"),
-                                      input(in, on, "guidance", false)};
-    return model->forward(mesh, x, joint_strategy);
-  };
-  return dit;
-}
-
-}  // namespace
 
 int run_forward(Args& args) {
   const auto ckpt = args.get("ckpt-dir");
@@ -117,16 +52,21 @@ int run_forward(Args& args) {
   if (threads > 0) at::set_num_threads(threads);
   auto& world = rt->world();
 
-  models::DitFamily family{};
-  parallel::run_agreed(world, [&] { family = models::detect_family(*ckpt, model_flag); });
-  require(!ema || family == models::DitFamily::kHunyuanVideo, "--ema: only HunyuanVideo checkpoints carry EMA weights");
+  const pipeline::ModelFamily* family = nullptr;
+  parallel::run_agreed(world, [&] { family = &pipeline::detect_family(*ckpt, model_flag); });
+  if (ema && !family->has_ema) {
+    std::string with_ema;
+    for (const auto& f : pipeline::model_families()) {
+      if (f.has_ema) with_ema += (with_ema.empty() ? "" : " and ") + f.display_name;
+    }
+    throw UsageError("--ema: only " + with_ema + " checkpoints carry EMA weights");
+  }
 
   Stopwatch load_time;
-  LoadedDit dit;
+  pipeline::LoadedDit dit;
   parallel::run_agreed(world, [&] {
-    dit = family == models::DitFamily::kWan21
-              ? load_wan(*ckpt, dtype, rt->device())
-              : load_hunyuan(*ckpt, dtype, rt->device(), ema ? "ema" : "module", joint_strategy);
+    dit = family->load_dit(
+        *ckpt, {.dtype = dtype, .device = rt->device(), .ema = ema, .joint_strategy = joint_strategy});
   });
   const double load_seconds = load_time.seconds();
   const int64_t load_peak = peak_rss_bytes();
@@ -142,9 +82,10 @@ int run_forward(Args& args) {
   if (rt->rank() == 0) io::write_safetensors(*output_path, {{"sample", sample}});
   world.barrier();  // the file exists once any rank returns
   char line[512];
-  std::snprintf(line, sizeof(line), "forward: %s, %s, %s; load %.2f s (peak RSS %lld MiB), forward %.2f s -> %s",
-                dit.description.c_str(), parallel::describe(degrees).c_str(), dtype_name.c_str(), load_seconds,
-                static_cast<long long>(load_peak >> 20), forward_seconds, output_path->c_str());
+  std::snprintf(line, sizeof(line),
+                "forward: %s, %s, %s; load %.2f s (peak RSS %lld MiB), forward %.2f s -> %s",
+                dit.description.c_str(), parallel::describe(degrees).c_str(), dtype_name.c_str(),
+                load_seconds, static_cast<long long>(load_peak >> 20), forward_seconds, output_path->c_str());
   log::info(line);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "parallel/plan.h"
+#include "pipeline/family_registry.h"
 
 namespace uspdit::cli {
 namespace {
@@ -21,7 +22,7 @@ void print_help() {
       "recommends one. Traffic is the USP formulas: Ulysses 4(U-1)/U (L/P) H D and Ring 2(R-1) (L/P) H D\n"
       "elements per rank and call, P = U R, shown for the rank that sends the most between nodes.\n\n"
       "  --model NAME       one of (aliases in brackets; defaults used unless overridden):\n");
-  for (const auto& m : parallel::model_catalogue()) {
+  for (const auto& m : pipeline::plan_models()) {
     std::string aliases;
     for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
     std::printf(
@@ -134,12 +135,14 @@ void print_table(const parallel::Plan& plan, const std::string& dtype) {
       "inter\n");
   for (size_t i = 0; i < plan.configurations.size(); ++i) {
     const auto& e = plan.configurations[i];
-    std::printf(
-        "%s %7d %5d %4d | %16s %11s %11s | %16s %11s %11s\n", i == plan.recommended ? "=>" : "  ",
-        e.degrees.ulysses, e.degrees.ring, e.degrees.cfg, parallel::format_bytes(e.per_call.total()).c_str(),
-        parallel::format_bytes(e.per_call.intra_node).c_str(), parallel::format_bytes(e.per_call.inter_node).c_str(),
-        parallel::format_bytes(e.per_step.total()).c_str(), parallel::format_bytes(e.per_step.intra_node).c_str(),
-        parallel::format_bytes(e.per_step.inter_node).c_str());
+    std::printf("%s %7d %5d %4d | %16s %11s %11s | %16s %11s %11s\n", i == plan.recommended ? "=>" : "  ",
+                e.degrees.ulysses, e.degrees.ring, e.degrees.cfg,
+                parallel::format_bytes(e.per_call.total()).c_str(),
+                parallel::format_bytes(e.per_call.intra_node).c_str(),
+                parallel::format_bytes(e.per_call.inter_node).c_str(),
+                parallel::format_bytes(e.per_step.total()).c_str(),
+                parallel::format_bytes(e.per_step.intra_node).c_str(),
+                parallel::format_bytes(e.per_step.inter_node).c_str());
   }
   if (q.cfg) {
     std::printf(
@@ -180,9 +183,10 @@ int run_plan(Args& args) {
 
   parallel::PlanRequest q;
   if (model_name) {
-    const parallel::ModelSpec* spec = parallel::find_model(*model_name);
+    const parallel::ModelSpec* spec = pipeline::find_plan_model(*model_name);
     require(spec != nullptr, "unknown --model '" + *model_name + "': known models are " +
-                                 parallel::known_model_names() + " (or describe one with --heads and --seq-len)");
+                                 pipeline::known_plan_model_names() +
+                                 " (or describe one with --heads and --seq-len)");
     require(!has_heads && !has_head_dim,
             "--heads and --head-dim are fixed by --model " + spec->name + " (" + std::to_string(spec->heads) +
                 " x " + std::to_string(spec->head_dim) + "); drop them, or drop --model");
@@ -192,7 +196,8 @@ int run_plan(Args& args) {
     q.layers = has_layers ? to_int(layers, "layers") : spec->layers;
     q.seq_len = has_seq_len ? seq_len : spec->default_seq_len;
   } else {
-    require(has_heads, "give --model NAME (" + parallel::known_model_names() + ") or --heads N --seq-len L");
+    require(has_heads,
+            "give --model NAME (" + pipeline::known_plan_model_names() + ") or --heads N --seq-len L");
     require(has_seq_len,
             "--heads needs --seq-len L (video tokens per sample): there is no model to take it from");
     q.model = "custom";

@@ -25,7 +25,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"generate", uspdit::cli::run_generate,
-     "Wan 2.1 text-to-video: prompt -> mp4 (text encoder, DiT with USP/CFG-parallel, VAE), any mesh"},
+     "text-to-video: prompt -> mp4 (Wan 2.1; HunyuanVideo: flags and checks only, pipeline pending), any mesh"},
     {"forward", uspdit::cli::run_forward,
      "one DiT forward: checkpoint + inputs.safetensors -> output.safetensors, on any mesh"},
     {"plan", uspdit::cli::run_plan,

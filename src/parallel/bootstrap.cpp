@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace uspdit::parallel {
@@ -52,6 +53,15 @@ class MpiBootstrap final : public Bootstrap {
   }
 };
 
+// A libtorch error's message without the C++ backtrace it carries.
+std::string message_of(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) {
+    const std::string text = c10_error->what_without_backtrace();
+    return text.substr(0, text.find('\n'));
+  }
+  return e.what();
+}
+
 int store_port(const LaunchEnv& env, int port_offset) {
   return env.agent_store ? env.master_port : env.master_port + port_offset;
 }
@@ -61,12 +71,14 @@ class TcpStoreBootstrap final : public Bootstrap {
   TcpStoreBootstrap(const LaunchEnv& env, int port_offset, std::chrono::milliseconds timeout)
       : rank_(env.rank),
         world_size_(env.world_size),
+        serves_store_(!env.agent_store && env.rank == 0),
+        timeout_(timeout),
         address_(env.master_addr + ":" + std::to_string(store_port(env, port_offset))) {
     c10d::TCPStoreOptions opts;
     opts.port = static_cast<uint16_t>(store_port(env, port_offset));
     // The agent's store already listens on MASTER_PORT: a second server there would fail to bind
     // (or, worse, race the agent), so under it every rank is a client.
-    opts.isServer = !env.agent_store && env.rank == 0;
+    opts.isServer = serves_store_;
     if (opts.isServer) opts.numWorkers = env.world_size;
     opts.waitWorkers = false;
     opts.timeout = timeout;
@@ -78,7 +90,7 @@ class TcpStoreBootstrap final : public Bootstrap {
           c10::make_intrusive<c10d::PrefixStore>("uspdit/attempt_" + std::to_string(env.restart_count), tcp);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot reach the rendezvous store at " + address_ + " (" +
-                               describe_tcp_store(env, port_offset) + "): " + e.what());
+                               describe_tcp_store(env, port_offset) + "): " + message_of(e));
     }
   }
 
@@ -93,6 +105,16 @@ class TcpStoreBootstrap final : public Bootstrap {
     store_->set(key + "/" + std::to_string(rank_), bytes);
     std::vector<std::vector<uint8_t>> out;
     for (int r = 0; r < world_size_; ++r) out.push_back(get(key + "/" + std::to_string(r), key, r));
+    // The rank serving the store stays until every rank has read: when it leaves right after
+    // (a start-up failure), the store goes with it and a slower peer's reads would fail.
+    const std::string read = key + "/read";
+    store_->add(read, 1);
+    if (serves_store_) {
+      const auto deadline = std::chrono::steady_clock::now() + timeout_;
+      while (store_->add(read, 0) < world_size_ && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
     return out;
   }
 
@@ -103,12 +125,14 @@ class TcpStoreBootstrap final : public Bootstrap {
       return store_->get(full_key);
     } catch (const std::exception& e) {
       throw std::runtime_error("rendezvous store at " + address_ + ": rank " + std::to_string(from) +
-                               " never published '" + key + "': " + e.what());
+                               " never published '" + key + "': " + message_of(e));
     }
   }
 
   int rank_;
   int world_size_;
+  bool serves_store_;
+  std::chrono::milliseconds timeout_;
   std::string address_;
   c10::intrusive_ptr<c10d::Store> store_;
 };

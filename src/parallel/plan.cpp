@@ -17,35 +17,6 @@ std::string canonical(std::string name) {
   return name;
 }
 
-// Tokens per sample = latent frames × (latent height / 2) × (latent width / 2): both families use an
-// 8× spatial / 4× temporal VAE ((frames − 1) / 4 + 1 latent frames) and a 1×2×2 patch.
-// Layers count the attention calls that carry sequence-parallel traffic: HunyuanVideo's 20
-// double-stream and 40 single-stream blocks each have one joint attention; Wan's blocks have one
-// self-attention each (their cross-attention reads replicated text and sends nothing).
-const std::vector<ModelSpec> kCatalogue = {
-    {.name = "hunyuanvideo",
-     .aliases = {"hunyuan-video", "hunyuan", "tencent/hunyuanvideo"},
-     .heads = 24,
-     .head_dim = 128,
-     .layers = 60,
-     .default_seq_len = 33 * 45 * 80,
-     .default_shape = "1280x720, 129 frames"},
-    {.name = "wan2.1-t2v-14b",
-     .aliases = {"wan2.1-14b", "wan-14b", "wan14b", "wan-ai/wan2.1-t2v-14b"},
-     .heads = 40,
-     .head_dim = 128,
-     .layers = 40,
-     .default_seq_len = 21 * 45 * 80,
-     .default_shape = "1280x720, 81 frames"},
-    {.name = "wan2.1-t2v-1.3b",
-     .aliases = {"wan2.1-1.3b", "wan-1.3b", "wan1.3b", "wan-ai/wan2.1-t2v-1.3b"},
-     .heads = 12,
-     .head_dim = 128,
-     .layers = 30,
-     .default_seq_len = 21 * 30 * 52,
-     .default_shape = "832x480, 81 frames"},
-};
-
 // a < b beyond rounding: the byte counts of two meshes can be equal in exact arithmetic but
 // reached through different floating-point expressions.
 bool clearly_less(double a, double b) {
@@ -96,27 +67,6 @@ std::string explain(const Plan& plan) {
 }
 
 }  // namespace
-
-const std::vector<ModelSpec>& model_catalogue() {
-  return kCatalogue;
-}
-
-const ModelSpec* find_model(const std::string& name) {
-  const std::string wanted = canonical(name);
-  for (const auto& spec : kCatalogue) {
-    if (spec.name == wanted) return &spec;
-    for (const auto& alias : spec.aliases) {
-      if (alias == wanted) return &spec;
-    }
-  }
-  return nullptr;
-}
-
-std::string known_model_names() {
-  std::string names;
-  for (const auto& spec : kCatalogue) names += (names.empty() ? "" : ", ") + spec.name;
-  return names;
-}
 
 int dtype_bytes(const std::string& name) {
   const std::string n = canonical(name);

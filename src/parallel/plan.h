@@ -16,7 +16,8 @@ namespace uspdit::parallel {
 
 // What the planner needs to know about a model: its attention shape and a representative
 // video length. Text tokens are not counted: Wan's cross-attention replicates text (no traffic),
-// and HunyuanVideo's 256 joint text tokens are under 0.3% of a 720p video.
+// and HunyuanVideo's 256 joint text tokens are under 0.3% of a 720p video. The published models'
+// entries live with their families (pipeline/family_registry.h: plan_models, find_plan_model).
 struct ModelSpec {
   std::string name;
   std::vector<std::string> aliases;
@@ -26,11 +27,6 @@ struct ModelSpec {
   int64_t default_seq_len = 0;  // video tokens per sample
   std::string default_shape;    // what default_seq_len corresponds to, for the help text
 };
-
-const std::vector<ModelSpec>& model_catalogue();
-// The catalogue entry for a name or alias (case-insensitive, '_' same as '-'); nullptr if none.
-const ModelSpec* find_model(const std::string& name);
-std::string known_model_names();  // "hunyuanvideo, wan2.1-t2v-14b, wan2.1-t2v-1.3b"
 
 // "250.90 MB": decimal units, as link bandwidths are quoted.
 std::string format_bytes(double bytes);

@@ -144,8 +144,8 @@ TEST(MetaDevice, WanTextToVideoStagesStayOnTheDevice) {
   request.steps = 2;
   request.text_len = 16;
   const auto text = pipe.encode_prompts(request);
-  EXPECT_EQ(text.cond.device(), kMeta);
-  EXPECT_EQ(text.uncond.device(), kMeta);
+  EXPECT_EQ(text.cond.states.device(), kMeta);
+  EXPECT_EQ(text.uncond.states.device(), kMeta);
   const auto noise = pipe.initial_noise(request);
   EXPECT_EQ(noise.device(), kMeta);
   const auto latents = pipe.denoise(request, text, noise, request.steps, nullptr);

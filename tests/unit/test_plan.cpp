@@ -11,12 +11,13 @@
 #include "core/error.h"
 #include "parallel/mesh.h"
 #include "parallel/plan.h"
+#include "pipeline/family_registry.h"
 
 namespace uspdit::parallel {
 namespace {
 
 PlanRequest for_model(const std::string& name, int gpus_per_node, int nodes, bool cfg = false) {
-  const ModelSpec* spec = find_model(name);
+  const ModelSpec* spec = pipeline::find_plan_model(name);
   EXPECT_NE(spec, nullptr) << name;
   PlanRequest q;
   q.model = spec->name;
@@ -47,19 +48,19 @@ PlanRequest tiny(int heads, int gpus_per_node, int nodes, int64_t seq_len) {
 }
 
 TEST(Plan, CatalogueAndAliases) {
-  const ModelSpec* hunyuan = find_model("HunyuanVideo");
+  const ModelSpec* hunyuan = pipeline::find_plan_model("HunyuanVideo");
   ASSERT_NE(hunyuan, nullptr);
   EXPECT_EQ(hunyuan->heads, 24);
   EXPECT_EQ(hunyuan->head_dim, 128);
   EXPECT_EQ(hunyuan->layers, 60);
   EXPECT_EQ(hunyuan->default_seq_len, 118800);  // 33 latent frames × 45 × 80 patches
-  EXPECT_EQ(find_model("hunyuan_video"), hunyuan);
-  EXPECT_EQ(find_model("wan2.1-14b")->heads, 40);
-  EXPECT_EQ(find_model("Wan-AI/Wan2.1-T2V-14B")->default_seq_len, 75600);
-  EXPECT_EQ(find_model("wan-1.3b")->heads, 12);
-  EXPECT_EQ(find_model("wan-1.3b")->default_seq_len, 32760);
-  EXPECT_EQ(find_model("nope"), nullptr);
-  EXPECT_EQ(known_model_names(), "hunyuanvideo, wan2.1-t2v-14b, wan2.1-t2v-1.3b");
+  EXPECT_EQ(pipeline::find_plan_model("hunyuan_video"), hunyuan);
+  EXPECT_EQ(pipeline::find_plan_model("wan2.1-14b")->heads, 40);
+  EXPECT_EQ(pipeline::find_plan_model("Wan-AI/Wan2.1-T2V-14B")->default_seq_len, 75600);
+  EXPECT_EQ(pipeline::find_plan_model("wan-1.3b")->heads, 12);
+  EXPECT_EQ(pipeline::find_plan_model("wan-1.3b")->default_seq_len, 32760);
+  EXPECT_EQ(pipeline::find_plan_model("nope"), nullptr);
+  EXPECT_EQ(pipeline::known_plan_model_names(), "hunyuanvideo, wan2.1-t2v-14b, wan2.1-t2v-1.3b");
   EXPECT_EQ(dtype_bytes("bf16"), 2);
   EXPECT_EQ(dtype_bytes("fp32"), 4);
   EXPECT_THROW(dtype_bytes("int3"), UsageError);

@@ -66,9 +66,9 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   const auto request = fixture_request(c.solver, c.guidance);
 
   const auto text = pipe.encode_prompts(request);
-  EXPECT_LE(max_abs(text.cond, expect("prompt_embeds")), 1e-4);
+  EXPECT_LE(max_abs(text.cond.states, expect("prompt_embeds")), 1e-4);
   if (request.uses_cfg()) {
-    EXPECT_LE(max_abs(text.uncond, expect("negative_prompt_embeds")), 1e-4);
+    EXPECT_LE(max_abs(text.uncond.states, expect("negative_prompt_embeds")), 1e-4);
   } else {
     EXPECT_FALSE(text.uncond.defined());
   }
@@ -81,7 +81,7 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   const double video_err = max_abs(video, expect("video"));
   EXPECT_LE(video_err, 1e-3);
   std::printf("[conformance] %s %s: text %.2e, latents %.2e, video %.2e\n", c.name, c.layout,
-              max_abs(text.cond, expect("prompt_embeds")), latent_err, video_err);
+              max_abs(text.cond.states, expect("prompt_embeds")), latent_err, video_err);
   // And from the reference latents the decode alone is exact to the VAE's tolerance.
   EXPECT_LE(max_abs(pipe.decode(testing::on_device(expect("latents"))), expect("video")), 1e-4);
 }

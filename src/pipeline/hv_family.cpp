@@ -1,0 +1,267 @@
+// HunyuanVideo's family file: the registry descriptor (forward, bench dit, plan) and generate's
+// flags and checks. Its text-to-video plug-in does not exist yet (the text encoders and the VAE
+// are being written), so make_family() returns nullptr and `uspdit generate` says so after
+// every check passed.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <ctime>
+#include <filesystem>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "models/hunyuan_video/hv_loader.h"
+#include "models/hunyuan_video/hv_model.h"
+#include "models/hunyuan_video/hv_tensors.h"
+#include "pipeline/family_registry.h"
+#include "pipeline/forward_inputs.h"
+#include "pipeline/hv_t2v_request.h"
+
+namespace uspdit::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+namespace hv = models::hunyuan_video;
+
+// The release's DiT under a directory: itself, transformers/, or the ckpts/ root's
+// hunyuan-video-t2v-720p/transformers/.
+std::string release_dit_under(const fs::path& dir, bool fp8) {
+  const std::string name = fp8 ? "mp_rank_00_model_states_fp8.pt" : "mp_rank_00_model_states.pt";
+  for (const fs::path& d : {dir, dir / "transformers", dir / "hunyuan-video-t2v-720p" / "transformers"}) {
+    if (fs::exists(d / name)) return (d / name).string();
+  }
+  return "";
+}
+
+// Where the parts of a HunyuanVideo text-to-video checkpoint are: the release's ckpts/ as its
+// download instructions leave it, or a diffusers HunyuanVideoPipeline folder. Every missing part
+// is named in one error.
+struct HvT2vFiles {
+  std::string dit, vae, text_encoder, text_encoder_2, layout;
+};
+
+HvT2vFiles locate_hv_t2v_files(const HvT2vLoadSettings& load) {
+  const fs::path base(load.model_base);
+  require(fs::is_directory(base), "--model-base " + load.model_base +
+                                      " is not a directory: give the release's ckpts/ folder (or a diffusers "
+                                      "HunyuanVideo folder)");
+  HvT2vFiles f;
+  std::vector<std::string> missing;
+  const auto need = [&](const fs::path& p, const std::string& what) {
+    if (!fs::exists(p)) missing.push_back(p.string() + " (" + what + ")");
+    return p.string();
+  };
+  if (fs::is_directory(base / "transformer")) {
+    f.layout = "diffusers";
+    f.dit = load.dit_weight.empty() ? need(base / "transformer", "the DiT")
+                                    : need(load.dit_weight, "--dit-weight");
+    f.vae = need(base / "vae", "the VAE");
+    f.text_encoder = need(base / "text_encoder", "llava-llama-3-8b text encoder");
+    f.text_encoder_2 = need(base / "text_encoder_2", "CLIP-L text encoder");
+    need(base / "tokenizer", "Llama 3 tokenizer");
+    need(base / "tokenizer_2", "CLIP tokenizer");
+  } else {
+    f.layout = "original";
+    const std::string found = release_dit_under(base, load.use_fp8);
+    f.dit = !load.dit_weight.empty() ? need(load.dit_weight, "--dit-weight")
+            : !found.empty()
+                ? found
+                : need(base / "hunyuan-video-t2v-720p" / "transformers" /
+                           (load.use_fp8 ? "mp_rank_00_model_states_fp8.pt" : "mp_rank_00_model_states.pt"),
+                       "the DiT");
+    f.vae = need(base / "hunyuan-video-t2v-720p" / "vae", "the VAE");
+    f.text_encoder = need(base / "text_encoder", "llava-llama-3-8b text encoder, preprocessed");
+    f.text_encoder_2 = need(base / "text_encoder_2", "CLIP-L text encoder");
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : "; ") + m;
+    throw UsageError(
+        "HunyuanVideo checkpoint " + load.model_base + " (" + f.layout + " layout) is missing: " + list +
+        " — download them as the HunyuanVideo repository's ckpts/README says, or point --model-base "
+        "at the folder that holds them");
+  }
+  return f;
+}
+
+// `uspdit generate` with sample_video.py's flag names, e.g.
+//   --model-base ckpts --video-size 720 1280 --video-length 129 --infer-steps 50 --prompt "..."
+//   --flow-reverse --seed 42 --ulysses-degree 8 --ring-degree 1 --save-path ./results
+class HvT2vJob final : public T2vJob {
+ public:
+  HvT2vJob(core::Args& args, const std::string& location) {
+    load_.model_base = location;
+    read_hv_t2v_flags(args, request_, load_, notes_);
+    pipeline::validate(load_);  // the precisions, before apply_settings parses them
+  }
+
+  void apply_settings(T2vSettings& settings, const c10::Device& device) const override {
+    settings.dit_dtype = parse_dtype(load_.precision);
+    settings.text_dtype = parse_dtype(load_.text_encoder_precision);
+    settings.text_device = device;
+    settings.offload_model = load_.use_cpu_offload;
+    if (load_.vae_tiling) settings.vae_tiling = VaeTiling{256, 192};
+  }
+
+  void check_files() override {
+    files_ = locate_hv_t2v_files(load_);
+    const auto dit = hv::locate_hv_checkpoint(files_.dit);
+    heads_ = static_cast<int>(dit.config.heads);
+    hv::open_hv_source(dit);  // the weights' index: a truncated file fails now
+  }
+
+  void validate() override { pipeline::validate(request_); }
+
+  int heads() const override { return heads_; }
+  std::string model_label() const override { return "HunyuanVideo"; }
+  std::string no_guidance_hint() const override {
+    return "--use_cfg_parallel needs classifier-free guidance: pass --cfg-scale > 1 with a --neg-prompt "
+           "(the default --cfg-scale 1 has a single branch; --embedded-cfg-scale is not a second branch)";
+  }
+  T2vRequest request() const override {
+    T2vRequest r;
+    r.prompt = request_.prompt;
+    r.negative_prompt = request_.negative_prompt;
+    r.guided = request_.uses_cfg();
+    r.guidance_scale = request_.cfg_scale;
+    r.steps = request_.steps;
+    r.seed = request_.seed;
+    r.latent_shape = {1, 16, request_.latent_frames(), request_.latent_height(), request_.latent_width()};
+    r.shift = request_.schedule.shift;
+    return r;
+  }
+  std::string output_path() const override {
+    if (!load_.save_file.empty()) return load_.save_file;
+    // The reference's name: {save_path}/{%Y-%m-%d-%H:%M:%S}_seed{seed}_{prompt[:100] without '/'}.mp4
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d-%H:%M:%S", std::localtime(&now));
+    std::string prompt = request_.prompt.substr(0, 100);
+    std::erase(prompt, '/');
+    return (fs::path(load_.save_path) /
+            (std::string(stamp) + "_seed" + std::to_string(request_.seed) + "_" + prompt + ".mp4"))
+        .string();
+  }
+  std::string describe() const override {
+    return "HunyuanVideo from " + load_.model_base + " (" + files_.layout + " layout), " +
+           std::to_string(request_.width) + "x" + std::to_string(request_.height) + ", " +
+           std::to_string(request_.frames) + " frames, " + std::to_string(request_.steps) + " steps";
+  }
+  std::vector<std::string> notes() const override { return notes_; }
+  BenchConfig bench_config() const override {
+    BenchConfig config;
+    config.text = {{"model", "hunyuanvideo"},
+                   {"ckpt_dir", load_.model_base},
+                   {"layout", files_.layout},
+                   {"prompt", request_.prompt},
+                   {"schedule", sampling::hv_schedule_name(request_.schedule.kind)},
+                   {"dtype", load_.precision}};
+    config.numbers = {{"width", static_cast<double>(request_.width)},
+                      {"height", static_cast<double>(request_.height)},
+                      {"num_frames", static_cast<double>(request_.frames)},
+                      {"num_inference_steps", request_.steps},
+                      {"shift", request_.schedule.shift},
+                      {"embedded_guidance_scale", request_.embedded_cfg_scale},
+                      {"guidance_scale", request_.cfg_scale},
+                      {"seed", static_cast<double>(request_.seed)}};
+    return config;
+  }
+  std::string bench_stem() const override { return "hunyuanvideo"; }
+  // The plug-in (Llama + CLIP text, the causal 3-D VAE) is not written yet.
+  std::unique_ptr<T2vFamily> make_family(const T2vSettings&) const override { return nullptr; }
+
+ private:
+  HvT2vRequest request_;
+  HvT2vLoadSettings load_;
+  std::vector<std::string> notes_;
+  HvT2vFiles files_;
+  int heads_ = 0;
+};
+
+LoadedDit load_hv_dit(const std::string& path, const DitLoadOptions& o) {
+  const std::string key = o.ema ? "ema" : "module";
+  auto ckpt = hv::locate_hv_checkpoint(path);
+  auto model = std::make_shared<hv::HvModel>(ckpt.config,
+                                             hv::load_hv_weights(ckpt, ckpt.config, o.dtype, o.device, key));
+  LoadedDit dit;
+  dit.heads = static_cast<int>(ckpt.config.heads);
+  dit.description = "HunyuanVideo DiT " + ckpt.weights + " (" + std::to_string(ckpt.config.double_blocks) +
+                    "+" + std::to_string(ckpt.config.single_blocks) + " blocks, '" + key + "')";
+  dit.forward = [model, joint = o.joint_strategy](parallel::ProcessMesh& mesh, const io::TensorSource& in,
+                                                  const c10::Device& on) {
+    hv::HvInputs x{forward_input(in, on, "hidden_states"),
+                   forward_input(in, on, "timestep"),
+                   forward_input(in, on, "encoder_hidden_states"),
+                   forward_input(in, on, "encoder_attention_mask", false),
+                   forward_input(in, on, "pooled_projections"),
+                   forward_input(in, on, "guidance", false)};
+    return model->forward(mesh, x, joint);
+  };
+  return dit;
+}
+
+BenchDit bench_hv_dit(const BenchDitShape& s) {
+  auto config = hv::hv_preset("hunyuanvideo");
+  config.double_blocks = s.layers;
+  config.single_blocks = s.single_layers;
+  const auto& on = s.device;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto model = std::make_shared<hv::HvModel>(config, hv::random_hv_weights(config, s.dtype, 0, on));
+  auto in = std::make_shared<hv::HvInputs>();
+  in->hidden_states = at::randn({s.batch, 16, (s.frames - 1) / 4 + 1, s.height / 8, s.width / 8}, gen).to(on);
+  in->timestep = at::full({s.batch}, 500.0f).to(on);
+  in->encoder_hidden_states = at::randn({s.batch, s.text_len, config.text_dim}, gen).to(on);
+  in->encoder_attention_mask = at::ones({s.batch, s.text_len});
+  if (s.text_padding > 0)
+    in->encoder_attention_mask.narrow(1, s.text_len - s.text_padding, s.text_padding).fill_(0);
+  in->encoder_attention_mask = in->encoder_attention_mask.to(on);
+  in->pooled_projections = at::randn({s.batch, config.pooled_dim}, gen).to(on);
+  in->guidance = at::full({s.batch}, 6000.0f).to(on);
+  BenchDit dit;
+  dit.step = [model, in, joint = s.joint_strategy](parallel::ProcessMesh& mesh) {
+    return model->forward(mesh, *in, joint);
+  };
+  dit.heads = config.heads, dit.head_dim = config.head_dim(),
+  dit.attention_calls = s.layers + s.single_layers;
+  dit.joint_text = s.text_len;
+  return dit;
+}
+
+bool holds_hv_files(const fs::path& path) {
+  if (fs::is_regular_file(path)) return path.extension() == ".pt" || path.extension() == ".pth";
+  return !release_dit_under(path, false).empty() || !release_dit_under(path, true).empty();
+}
+
+}  // namespace
+
+// Layers: the 20 double-stream and 40 single-stream blocks each have one joint attention. The
+// 256 joint text tokens are under 0.3% of a 720p video and not counted by the planner.
+ModelFamily hunyuan_video_descriptor() {
+  ModelFamily f;
+  f.id = "hunyuanvideo";
+  f.display_name = "HunyuanVideo";
+  f.model_prefixes = {"hunyuan"};
+  f.plan_models = {{.name = "hunyuanvideo",
+                    .aliases = {"hunyuan-video", "hunyuan", "tencent/hunyuanvideo"},
+                    .heads = 24,
+                    .head_dim = 128,
+                    .layers = 60,
+                    .default_seq_len = 33 * 45 * 80,
+                    .default_shape = "1280x720, 129 frames"}};
+  f.config_classes = {"HYVideoDiffusionTransformer", "HunyuanVideoTransformer3DModel"};
+  f.holds_files = holds_hv_files;
+  f.text_encoders = "llava-llama-3-8b + CLIP-L";
+  f.vae = "884-16c-hy causal 3-D VAE";
+  f.has_ema = true;
+  f.bench_single_layers = true;
+  f.t2v = {.fps = 24, .crf = 25};  // sample_video.py: imageio at 24 fps, quality 5 = crf 25
+  f.load_dit = load_hv_dit;
+  f.bench_dit = bench_hv_dit;
+  f.read_t2v_job = [](core::Args& args, const std::string& location) -> std::unique_ptr<T2vJob> {
+    return std::make_unique<HvT2vJob>(args, location);
+  };
+  return f;
+}
+
+}  // namespace uspdit::pipeline
