@@ -35,12 +35,13 @@ Writes into ``tests/data/hv_text_encoders/``:
       with --pinned: llama_hidden_fp16_446 [5,2,24,32], clip_full_pooled_fp16_446 [2,32] from 4.46.3
   meta.json       versions, configs, verification numbers, notes on transformers 5.23 vs 4.46.3
 
-``--pinned DIR``: DIR holds transformers 4.46.3 (+ tokenizers 0.20.3, huggingface_hub 0.26.x)
-installed with ``pip install --no-deps --target DIR``, the versions HunyuanVideo pins. The same
-checkpoints are then run under it in a subprocess and the differences go into meta.json.
+The same checkpoints are also run under transformers 4.46.3 (+ tokenizers 0.20.3, huggingface_hub
+0.26.5), the versions HunyuanVideo pins, in a child process; the differences go into meta.json.
+They live in a side folder (``--pinned``, default .venv-tools/hv-transformers-4.46.3, the one
+make_tokenizer_fixtures.py uses), installed there with ``pip --no-deps --target`` when absent.
 
 Usage (from the repository root):
-    .venv-tools/bin/python tools/make_hv_text_encoder_fixtures.py [--out DIR] [--pinned DIR]
+    .venv-tools/bin/python tools/make_hv_text_encoder_fixtures.py [--out DIR] [--pinned DIR | --no-pinned]
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ import json, sys, torch, transformers
 from safetensors.torch import save_file
 from transformers import AutoModel, CLIPTextModel
 data, out = sys.argv[1], sys.argv[2]
+torch.manual_seed(0)  # 4.46.3 initialises clip/'s unreadable tower randomly: keep meta.json reproducible
 inp = {k: v for k, v in __import__("safetensors.torch").torch.load_file(data + "/outputs.safetensors").items()}
 res, info = {}, {"transformers": transformers.__version__}
 # HunyuanVideo's own calls (hyvideo/text_encoder/__init__.py): AutoModel.from_pretrained, .to(fp16)
@@ -354,10 +356,17 @@ def make_fixtures(out: Path, pinned: Path | None) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--pinned", type=Path, default=None,
-                    help="folder with transformers 4.46.3 installed by pip --target, to cross-check")
+    ap.add_argument("--pinned", type=Path, default=ROOT / ".venv-tools" / "hv-transformers-4.46.3",
+                    help="side folder for transformers 4.46.3 (HunyuanVideo's pin), installed there with --no-deps "
+                         "if absent (shared with make_tokenizer_fixtures.py)")
+    ap.add_argument("--no-pinned", action="store_true", help="skip the 4.46.3 cross-check (and its *_446 outputs)")
     args = ap.parse_args()
-    meta = make_fixtures(args.out, args.pinned)
+    pinned = None
+    if not args.no_pinned:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from make_tokenizer_fixtures import ensure_hv_transformers
+        pinned = ensure_hv_transformers(args.pinned)
+    meta = make_fixtures(args.out, pinned)
     print(json.dumps({k: meta[k] for k in ("verification", "pinned_transformers") if k in meta}, indent=1))
     return 0
 
