@@ -268,6 +268,8 @@ TEST(LlamaTextEncoder, MissingFilesAndBadInputs) {
   bad[0][3] = 300;
   auto msg = usage_error_of([&] { enc.forward(bad, mask()); });
   EXPECT_NE(msg.find("token id 300 outside the vocabulary of 300"), std::string::npos) << msg;
+  msg = usage_error_of([&] { enc.forward(at::zeros({0, 4}, at::kLong), at::zeros({0, 4}, at::kLong)); });
+  EXPECT_NE(msg.find("non-empty [batch, length]"), std::string::npos) << msg;
   msg = usage_error_of([&] { enc.forward(ids(), mask().slice(1, 0, 5)); });
   EXPECT_NE(msg.find("attention_mask"), std::string::npos) << msg;
   msg = usage_error_of([&] { LlamaTextEncoder::load(kHvTextData + "llama", at::kFloat, at::kCPU, 5); });

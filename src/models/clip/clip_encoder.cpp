@@ -19,8 +19,9 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::T
 }
 
 void check_inputs(const ClipTextConfig& c, const at::Tensor& ids, const at::Tensor& mask) {
-  require(ids.dim() == 2 && ids.size(1) > 0,
-          "clip text encoder: input_ids must be [batch, length], got " + std::to_string(ids.dim()) + " dims");
+  require(ids.dim() == 2 && ids.size(0) > 0 && ids.size(1) > 0,
+          "clip text encoder: input_ids must be a non-empty [batch, length], got " +
+              std::to_string(ids.dim()) + " dims");
   require(ids.size(1) <= c.max_position_embeddings, "clip text encoder: " + std::to_string(ids.size(1)) +
                                                         " tokens, more than max_position_embeddings " +
                                                         std::to_string(c.max_position_embeddings) +

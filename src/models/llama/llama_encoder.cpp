@@ -36,8 +36,9 @@ at::Tensor repeat_kv(const at::Tensor& x, int64_t n_rep) {
 }
 
 void check_inputs(const LlamaConfig& c, const at::Tensor& ids, const at::Tensor& mask) {
-  require(ids.dim() == 2 && ids.size(1) > 0, "llama text encoder: input_ids must be [batch, length], got " +
-                                                 std::to_string(ids.dim()) + " dims");
+  require(ids.dim() == 2 && ids.size(0) > 0 && ids.size(1) > 0,
+          "llama text encoder: input_ids must be a non-empty [batch, length], got " +
+              std::to_string(ids.dim()) + " dims");
   require(mask.sizes() == ids.sizes(),
           "llama text encoder: attention_mask must have input_ids' shape [batch, length]");
   const auto host_ids = core::to_host(ids).to(at::kLong);
