@@ -1,7 +1,5 @@
 // HunyuanVideo's family file: the registry descriptor (forward, bench dit, plan) and generate's
-// flags and checks. Its text-to-video plug-in does not exist yet (the text encoders and the VAE
-// are being written), so make_family() returns nullptr and `uspdit generate` says so after
-// every check passed.
+// flags and checks; the text-to-video plug-in itself is hv_t2v_family.h.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -16,6 +14,8 @@
 #include "models/hunyuan_video/hv_tensors.h"
 #include "pipeline/family_registry.h"
 #include "pipeline/forward_inputs.h"
+#include "pipeline/hv_t2v_family.h"
+#include "pipeline/hv_t2v_files.h"
 #include "pipeline/hv_t2v_request.h"
 
 namespace uspdit::pipeline {
@@ -23,67 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace hv = models::hunyuan_video;
-
-// The release's DiT under a directory: itself, transformers/, or the ckpts/ root's
-// hunyuan-video-t2v-720p/transformers/.
-std::string release_dit_under(const fs::path& dir, bool fp8) {
-  const std::string name = fp8 ? "mp_rank_00_model_states_fp8.pt" : "mp_rank_00_model_states.pt";
-  for (const fs::path& d : {dir, dir / "transformers", dir / "hunyuan-video-t2v-720p" / "transformers"}) {
-    if (fs::exists(d / name)) return (d / name).string();
-  }
-  return "";
-}
-
-// Where the parts of a HunyuanVideo text-to-video checkpoint are: the release's ckpts/ as its
-// download instructions leave it, or a diffusers HunyuanVideoPipeline folder. Every missing part
-// is named in one error.
-struct HvT2vFiles {
-  std::string dit, vae, text_encoder, text_encoder_2, layout;
-};
-
-HvT2vFiles locate_hv_t2v_files(const HvT2vLoadSettings& load) {
-  const fs::path base(load.model_base);
-  require(fs::is_directory(base), "--model-base " + load.model_base +
-                                      " is not a directory: give the release's ckpts/ folder (or a diffusers "
-                                      "HunyuanVideo folder)");
-  HvT2vFiles f;
-  std::vector<std::string> missing;
-  const auto need = [&](const fs::path& p, const std::string& what) {
-    if (!fs::exists(p)) missing.push_back(p.string() + " (" + what + ")");
-    return p.string();
-  };
-  if (fs::is_directory(base / "transformer")) {
-    f.layout = "diffusers";
-    f.dit = load.dit_weight.empty() ? need(base / "transformer", "the DiT")
-                                    : need(load.dit_weight, "--dit-weight");
-    f.vae = need(base / "vae", "the VAE");
-    f.text_encoder = need(base / "text_encoder", "llava-llama-3-8b text encoder");
-    f.text_encoder_2 = need(base / "text_encoder_2", "CLIP-L text encoder");
-    need(base / "tokenizer", "Llama 3 tokenizer");
-    need(base / "tokenizer_2", "CLIP tokenizer");
-  } else {
-    f.layout = "original";
-    const std::string found = release_dit_under(base, load.use_fp8);
-    f.dit = !load.dit_weight.empty() ? need(load.dit_weight, "--dit-weight")
-            : !found.empty()
-                ? found
-                : need(base / "hunyuan-video-t2v-720p" / "transformers" /
-                           (load.use_fp8 ? "mp_rank_00_model_states_fp8.pt" : "mp_rank_00_model_states.pt"),
-                       "the DiT");
-    f.vae = need(base / "hunyuan-video-t2v-720p" / "vae", "the VAE");
-    f.text_encoder = need(base / "text_encoder", "llava-llama-3-8b text encoder, preprocessed");
-    f.text_encoder_2 = need(base / "text_encoder_2", "CLIP-L text encoder");
-  }
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : "; ") + m;
-    throw UsageError(
-        "HunyuanVideo checkpoint " + load.model_base + " (" + f.layout + " layout) is missing: " + list +
-        " — download them as the HunyuanVideo repository's ckpts/README says, or point --model-base "
-        "at the folder that holds them");
-  }
-  return f;
-}
 
 // `uspdit generate` with sample_video.py's flag names, e.g.
 //   --model-base ckpts --video-size 720 1280 --video-length 129 --infer-steps 50 --prompt "..."
@@ -93,6 +32,7 @@ class HvT2vJob final : public T2vJob {
   HvT2vJob(core::Args& args, const std::string& location) {
     load_.model_base = location;
     read_hv_t2v_flags(args, request_, load_, notes_);
+    joint_strategy_ = args.get_string("joint-strategy", "auto");
     pipeline::validate(load_);  // the precisions, before apply_settings parses them
   }
 
@@ -107,30 +47,20 @@ class HvT2vJob final : public T2vJob {
   void check_files() override {
     files_ = locate_hv_t2v_files(load_);
     const auto dit = hv::locate_hv_checkpoint(files_.dit);
-    heads_ = static_cast<int>(dit.config.heads);
+    dit_config_ = dit.config;
     hv::open_hv_source(dit);  // the weights' index: a truncated file fails now
+    check_hv_t2v_files(files_, dit_config_);
   }
 
   void validate() override { pipeline::validate(request_); }
 
-  int heads() const override { return heads_; }
+  int heads() const override { return static_cast<int>(dit_config_.heads); }
   std::string model_label() const override { return "HunyuanVideo"; }
   std::string no_guidance_hint() const override {
     return "--use_cfg_parallel needs classifier-free guidance: pass --cfg-scale > 1 with a --neg-prompt "
            "(the default --cfg-scale 1 has a single branch; --embedded-cfg-scale is not a second branch)";
   }
-  T2vRequest request() const override {
-    T2vRequest r;
-    r.prompt = request_.prompt;
-    r.negative_prompt = request_.negative_prompt;
-    r.guided = request_.uses_cfg();
-    r.guidance_scale = request_.cfg_scale;
-    r.steps = request_.steps;
-    r.seed = request_.seed;
-    r.latent_shape = {1, 16, request_.latent_frames(), request_.latent_height(), request_.latent_width()};
-    r.shift = request_.schedule.shift;
-    return r;
-  }
+  T2vRequest request() const override { return to_t2v_request(request_, dit_config_); }
   std::string output_path() const override {
     if (!load_.save_file.empty()) return load_.save_file;
     // The reference's name: {save_path}/{%Y-%m-%d-%H:%M:%S}_seed{seed}_{prompt[:100] without '/'}.mp4
@@ -168,15 +98,17 @@ class HvT2vJob final : public T2vJob {
     return config;
   }
   std::string bench_stem() const override { return "hunyuanvideo"; }
-  // The plug-in (Llama + CLIP text, the causal 3-D VAE) is not written yet.
-  std::unique_ptr<T2vFamily> make_family(const T2vSettings&) const override { return nullptr; }
+  std::unique_ptr<T2vFamily> make_family(const T2vSettings& settings) const override {
+    return std::make_unique<HvFamily>(files_, settings, hv_t2v_options(request_, load_, joint_strategy_));
+  }
 
  private:
   HvT2vRequest request_;
   HvT2vLoadSettings load_;
   std::vector<std::string> notes_;
   HvT2vFiles files_;
-  int heads_ = 0;
+  hv::HvConfig dit_config_;
+  std::string joint_strategy_;
 };
 
 LoadedDit load_hv_dit(const std::string& path, const DitLoadOptions& o) {
@@ -230,7 +162,7 @@ BenchDit bench_hv_dit(const BenchDitShape& s) {
 
 bool holds_hv_files(const fs::path& path) {
   if (fs::is_regular_file(path)) return path.extension() == ".pt" || path.extension() == ".pth";
-  return !release_dit_under(path, false).empty() || !release_dit_under(path, true).empty();
+  return !release_dit_under(path.string(), false).empty() || !release_dit_under(path.string(), true).empty();
 }
 
 }  // namespace

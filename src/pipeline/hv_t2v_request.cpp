@@ -48,12 +48,15 @@ void read_hv_t2v_flags(core::Args& args, HvT2vRequest& r, HvT2vLoadSettings& loa
   r.embedded_cfg_scale = args.get_double_any({"embedded-cfg-scale", "guidance-scale"}, r.embedded_cfg_scale);
   r.cfg_scale = args.get_double("cfg-scale", r.cfg_scale);
   r.schedule.shift = args.get_double("flow-shift", r.schedule.shift);
-  r.schedule.reverse = args.flag("flow-reverse");
+  // On unless --flow-reverse false: sample_video.py's store_true default is off, but every official
+  // script and the README pass it and the model is trained for it (off, the sigmas run 0 -> 1 and
+  // the video is noise), so a forgotten flag must not cost a whole run.
+  if (args.has("flow-reverse")) r.schedule.reverse = args.flag("flow-reverse");
   r.schedule.kind = sampling::parse_hv_schedule(args.get_string("schedule", "original"));
   if (!r.schedule.reverse) {
     notes.push_back(
-        "--flow-reverse is off (sample_video.py's default), but every official script passes it: "
-        "without it the sigmas run 0 -> 1 and the video is noise");
+        "--flow-reverse false (sample_video.py's literal default): the sigmas run 0 -> 1, which the "
+        "model is not trained for, and the video is noise; every official script passes --flow-reverse");
   }
   load.model_base = args.get_string("model-base", load.model_base);
   load.dit_weight = args.get_string("dit-weight", "");

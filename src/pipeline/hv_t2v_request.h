@@ -1,7 +1,8 @@
 // What `uspdit generate` is asked to make with HunyuanVideo, under the names of the reference's
 // sample_video.py (hyvideo/config.py) with its defaults, plus the checks that run on every rank
-// before anything loads. The pipeline itself is not there yet: generate reads and checks all of
-// this, then says so.
+// before anything loads. One deliberate difference: --flow-reverse is on unless
+// `--flow-reverse false` (the reference's command line defaults it off, every official script
+// passes it).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,8 @@ struct HvT2vRequest {
   int64_t seed = 0;                 // --seed (the reference draws a random one when absent; we use 0)
   double embedded_cfg_scale = 6.0;  // --embedded-cfg-scale: the guidance-distilled DiT's input
   double cfg_scale = 1.0;           // --cfg-scale: true CFG when > 1 (a second, negative branch)
-  sampling::HvScheduleOptions schedule{sampling::HvScheduleKind::original, 7.0, false,
-                                       1000};  // --flow-shift, --flow-reverse, --schedule
+  // --flow-shift, --flow-reverse (on by default: see read_hv_t2v_flags), --schedule
+  sampling::HvScheduleOptions schedule{sampling::HvScheduleKind::original, 7.0, true, 1000};
 
   bool uses_cfg() const { return cfg_scale > 1.0; }
   // Latent grid [16, (F-1)/4+1, H/8, W/8] without the channel: {T, h, w}.

@@ -109,13 +109,16 @@ TEST(HvT2vRequest, DefaultsAreSampleVideoPys) {
   EXPECT_EQ(p.request.embedded_cfg_scale, 6.0);
   EXPECT_EQ(p.request.cfg_scale, 1.0);
   EXPECT_EQ(p.request.schedule.shift, 7.0);
-  EXPECT_FALSE(p.request.schedule.reverse);  // store_true, off unless given
+  EXPECT_TRUE(p.request.schedule.reverse);  // on: every official script passes it
   EXPECT_EQ(p.load.precision, "bf16");
   EXPECT_EQ(p.load.vae_precision, "fp16");
   EXPECT_EQ(p.load.text_encoder_precision, "fp16");
   EXPECT_TRUE(p.load.vae_tiling);  // the reference always tiles
-  ASSERT_EQ(p.notes.size(), 1u);
-  EXPECT_CONTAINS(p.notes[0], "--flow-reverse");
+  EXPECT_TRUE(p.notes.empty());
+  const auto off = parse({"--prompt", "x", "--flow-reverse", "false"});
+  EXPECT_FALSE(off.request.schedule.reverse);  // the reference's literal default, with a note
+  ASSERT_EQ(off.notes.size(), 1u);
+  EXPECT_CONTAINS(off.notes[0], "--flow-reverse");
   EXPECT_EQ(parse({"--prompt", "x", "--vae-tiling", "false", "--flow-reverse"}).load.vae_tiling, false);
   EXPECT_EQ(parse({"--prompt", "x", "--schedule", "diffusers", "--flow-reverse"}).request.schedule.kind,
             sampling::HvScheduleKind::diffusers);

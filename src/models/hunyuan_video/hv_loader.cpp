@@ -186,7 +186,8 @@ HvCheckpoint locate_hv_checkpoint(const std::string& path) {
       const fs::path map = weights.parent_path() / (name.substr(0, name.size() - 3) + "_map.pt");
       require(fs::is_regular_file(map, ec), "checkpoint " + ckpt.weights +
                                                 " holds fp8 weights, but their scale file " + map.string() +
-                                                " is missing");
+                                                " is missing: download it beside the weights (the release "
+                                                "ships both), or drop --use-fp8");
       ckpt.fp8_map = map.string();
     }
     const fs::path beside = weights.parent_path() / "config.json";
@@ -226,7 +227,8 @@ std::shared_ptr<const io::TensorSource> open_hv_source(const HvCheckpoint& ckpt,
 }
 
 std::map<std::string, at::Tensor> load_hv_tensors(const HvCheckpoint& ckpt, const HvConfig& config,
-                                                  at::ScalarType dtype, c10::Device device, const std::string& key) {
+                                                  at::ScalarType dtype, c10::Device device,
+                                                  const std::string& key) {
   const auto source_ptr = open_hv_source(ckpt, key);
   const io::TensorSource& source = *source_ptr;
   const HvLayout layout = detect_hv_layout(source.names());
