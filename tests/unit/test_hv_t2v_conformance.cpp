@@ -151,6 +151,25 @@ TEST_P(HvT2vConformance, TrueCfgMatchesTheRelease) {
 
 INSTANTIATE_TEST_SUITE_P(Fixture, HvT2vConformance, ::testing::Values("original", "diffusers"));
 
+TEST(HvT2vFamily, VaeTilingOffIsOneDecoderCall) {
+  // --vae-tiling false on the original layout: one decoder call, which is what the diffusers
+  // layout's larger tiles amount to for this video (the same weights).
+  const auto ref = io::open_checkpoint(kFixture + "/reference.safetensors");
+  const auto f = open_fixture("original");
+  T2vSettings settings;
+  settings.show_progress = false;
+  settings.device = settings.text_device = testing::device_under_test();
+  parallel::SelfCommunicator self;
+  parallel::ProcessMesh mesh(self, {1, 1, 1});
+  T2vPipeline pipe(
+      mesh, std::make_unique<HvFamily>(f.files, settings, hv_t2v_options(fixture_request(1.0), f.load)),
+      settings);
+  const auto video = pipe.decode(testing::on_device(ref->load("latents_2", at::kFloat)));
+  EXPECT_LE(max_abs(frames01(video), ref->load("video_diffusers", at::kFloat)), 1e-4);
+  EXPECT_GT(max_abs(frames01(video), ref->load("video_original", at::kFloat)), 1e-2)
+      << "tiles blend differently";
+}
+
 TEST(HvT2vFamily, GuidanceFollowsTheDitDtype) {
   // 6.0 cast to bf16 then ×1000 in bf16 is 6016 (6000 is halfway and rounds to even); fp32 keeps 6000.
   const auto f = open_fixture("original");
