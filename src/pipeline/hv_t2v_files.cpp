@@ -6,8 +6,10 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "models/clip/clip_config.h"
+#include "models/clip/clip_tokenizer.h"
 #include "models/common/hf_model_dir.h"
 #include "models/llama/llama_config.h"
+#include "models/llama/llama_tokenizer.h"
 
 namespace uspdit::pipeline {
 
@@ -108,6 +110,9 @@ void check_hv_t2v_files(const HvT2vFiles& files, const models::hunyuan_video::Hv
           "text encoder " + clip_dir.config_json + " is " + std::to_string(clip.hidden_size) +
               " wide, but the DiT expects text_states_dim_2 " + std::to_string(dit.pooled_dim) +
               ": text_encoder_2/ must hold openai/clip-vit-large-patch14 (hidden 768)");
+  // Both tokenizers parse (a fraction of a second): a broken tokenizer.json fails every rank now.
+  (void)models::llama::LlamaTokenizer::load(files.tokenizer);
+  (void)models::clip::ClipTokenizer::load(files.tokenizer_2);
   // The indexes only: a truncated download fails now, not after the text encoders ran.
   io::open_checkpoint(llama_dir.weights);
   io::open_checkpoint(clip_dir.weights);

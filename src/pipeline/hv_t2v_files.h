@@ -36,8 +36,8 @@ std::string release_dit_under(const std::string& dir, bool fp8);
 
 // Reads the text encoders' and the VAE's config.json and opens every weight file's index (zip
 // directory, safetensors header): a text encoder whose width is not the DiT's text_dim /
-// pooled_dim, a missing tokenizer file or a truncated weight file is a UsageError naming the
-// file and the fix, before anything heavy runs.
+// pooled_dim, a tokenizer that does not parse or a truncated weight file is a UsageError naming
+// the file and the fix, before anything heavy runs.
 void check_hv_t2v_files(const HvT2vFiles& files, const models::hunyuan_video::HvConfig& dit);
 
 }  // namespace uspdit::pipeline

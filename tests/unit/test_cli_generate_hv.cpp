@@ -122,6 +122,13 @@ TEST(CliGenerateHunyuan, BadFilesAreRefusedOnEveryRankNamingTheFile) {
   }
   refused("", "text_encoder/config.json is 8 wide, but the DiT expects text_states_dim 4");
   fs::copy_file(saved, llama_config, fs::copy_options::overwrite_existing);
+  // A tokenizer.json that is not one.
+  const fs::path tokenizer = fs::path(ckpts) / "text_encoder" / "tokenizer.json";
+  fs::rename(tokenizer, fs::path(ckpts) / "tokenizer.json.saved");
+  std::ofstream(tokenizer) << "{ not json";
+  refused("", "tokenizer.json");
+  fs::remove(tokenizer);
+  fs::rename(fs::path(ckpts) / "tokenizer.json.saved", tokenizer);
   // A truncated VAE download.
   const fs::path vae = fs::path(ckpts) / "hunyuan-video-t2v-720p" / "vae" / "pytorch_model.pt";
   fs::resize_file(vae, fs::file_size(vae) / 2);
