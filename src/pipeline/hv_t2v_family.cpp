@@ -202,7 +202,11 @@ int64_t HvFamily::tile_count(const at::Tensor& latents, const VaeTiling&) const 
 }
 
 std::string HvFamily::ways_to_fit(const std::string& stage) const {
-  if (stage == "encode_text") return "--text-encoder-precision fp16 (the reference's), or --use-cpu-offload";
+  if (stage == "encode_text") {
+    return "--text-encoder-precision fp16 (the reference's; fp32 doubles the 8B Llama's 16 GB), or a GPU "
+           "with "
+           "more memory on rank 0 (it runs the text encoders alone)";
+  }
   if (stage == "load_dit") {
     return "--precision bf16 or --use-fp8 (every rank holds the whole DiT, so more ranks do not help "
            "here), or a GPU with more memory";

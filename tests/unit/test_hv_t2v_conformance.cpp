@@ -186,6 +186,21 @@ TEST(HvT2vFamily, GuidanceFollowsTheDitDtype) {
   EXPECT_EQ(HvFamily(f.files, settings, hv_t2v_options(image, f.load)).text_len(), 315);
 }
 
+TEST(HvT2vFamily, CropStartIsTheTemplatesTokensWithTheBos) {
+  // With the real Llama 3 tokenizer, the part of each template before "{}" is crop_start tokens
+  // long, <|begin_of_text|> included (95 for videos, 36 for images), so the kept positions start
+  // at the prompt's first token.
+  const auto tokenizer = models::llama::LlamaTokenizer::load(open_fixture("original").files.tokenizer);
+  for (const bool video : {true, false}) {
+    const auto tmpl = hv_prompt_template(video);
+    const auto ids = tokenizer.encode(tmpl.text.substr(0, tmpl.text.find("{}")));
+    EXPECT_EQ(static_cast<int64_t>(ids.size()), tmpl.crop_start) << (video ? "video" : "image");
+    EXPECT_EQ(ids.front(), tokenizer.token_id("<|begin_of_text|>"));
+    const auto prompted = tokenizer.encode(hv_templated_prompt("A cat", tmpl));
+    EXPECT_EQ(tokenizer.decode({prompted.begin() + tmpl.crop_start, prompted.end()}), "A cat<|eot_id|>");
+  }
+}
+
 TEST(HvT2vFamily, NegativePromptDefaultsToTheReleases) {
   const auto f = open_fixture("original");
   auto r = fixture_request(3.0);
