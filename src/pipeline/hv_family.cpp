@@ -63,15 +63,11 @@ class HvT2vJob final : public T2vJob {
   T2vRequest request() const override { return to_t2v_request(request_, dit_config_); }
   std::string output_path() const override {
     if (!load_.save_file.empty()) return load_.save_file;
-    // The reference's name: {save_path}/{%Y-%m-%d-%H:%M:%S}_seed{seed}_{prompt[:100] without '/'}.mp4
     std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d-%H:%M:%S", std::localtime(&now));
-    std::string prompt = request_.prompt.substr(0, 100);
-    std::erase(prompt, '/');
-    return (fs::path(load_.save_path) /
-            (std::string(stamp) + "_seed" + std::to_string(request_.seed) + "_" + prompt + ".mp4"))
-        .string();
+
+    return (fs::path(load_.save_path) / hv_video_file_name(stamp, request_.seed, request_.prompt)).string();
   }
   std::string describe() const override {
     return "HunyuanVideo from " + load_.model_base + " (" + files_.layout + " layout), " +

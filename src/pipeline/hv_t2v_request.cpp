@@ -70,6 +70,21 @@ void read_hv_t2v_flags(core::Args& args, HvT2vRequest& r, HvT2vLoadSettings& loa
   load.save_file = args.get_string("save-file", "");
 }
 
+std::string hv_video_file_name(const std::string& stamp, int64_t seed, const std::string& prompt) {
+  const char* space = " \t\n\r\v\f\x1c\x1d\x1e\x1f";  // str.strip()'s ASCII whitespace
+  const auto first = prompt.find_first_not_of(space);
+  const std::string stripped =
+      first == std::string::npos ? "" : prompt.substr(first, prompt.find_last_not_of(space) - first + 1);
+  size_t end = 0;
+  for (int chars = 0; end < stripped.size() && chars < 100; ++chars) {
+    ++end;
+    while (end < stripped.size() && (static_cast<unsigned char>(stripped[end]) & 0xC0) == 0x80) ++end;
+  }
+  std::string name = stripped.substr(0, end);
+  std::erase(name, '/');
+  return stamp + "_seed" + std::to_string(seed) + "_" + name + ".mp4";
+}
+
 void validate(const HvT2vRequest& r) {
   require(!r.prompt.empty(), "--prompt is empty: say what the video should show");
   require(r.frames >= 1 && (r.frames - 1) % 4 == 0,

@@ -59,6 +59,10 @@ int64_t align_to(int64_t value, int64_t alignment);
 void read_hv_t2v_flags(core::Args& args, HvT2vRequest& request, HvT2vLoadSettings& load,
                        std::vector<std::string>& notes);
 
+// sample_video.py's file name: {stamp}_seed{seed}_{prompt.strip()[:100] without '/'}.mp4, the
+// 100 counted in characters (UTF-8 code points), as Python slices a str.
+std::string hv_video_file_name(const std::string& stamp, int64_t seed, const std::string& prompt);
+
 // Throws UsageError (one line, naming the flag and the fix) for a request that cannot run:
 // empty prompt, --video-length not 4n+1, steps < 1, shift <= 0, scales out of range, ...
 void validate(const HvT2vRequest& request);

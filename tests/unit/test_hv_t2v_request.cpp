@@ -198,5 +198,15 @@ TEST(HvT2vRequest, DegreesListTheValidChoicesFor24Heads) {
   EXPECT_NO_THROW(parallel::validate_degrees({8, 1, 1}, 8, 24, "HunyuanVideo", true));
 }
 
+TEST(HvT2vRequest, FileNameIsSampleVideoPys) {
+  EXPECT_EQ(hv_video_file_name("2026-12-05-07:00:00", 42, "  A cat/dog walks.\n"),
+            "2026-12-05-07:00:00_seed42_A catdog walks..mp4");
+  // prompt.strip()[:100] counts characters: 101 three-byte characters keep 100 of them, whole.
+  std::string long_prompt;
+  for (int i = 0; i < 101; ++i) long_prompt += "\xe7\x8c\xab";  // 猫
+  const auto name = hv_video_file_name("t", 0, long_prompt);
+  EXPECT_EQ(name, "t_seed0_" + long_prompt.substr(0, 300) + ".mp4");
+}
+
 }  // namespace
 }  // namespace uspdit::pipeline
