@@ -4,7 +4,8 @@
 # timeout and continuing after failures:
 #   env          the machine: nvidia-smi, driver, torch/CUDA/cuDNN/NCCL versions, cores, memory, libs
 #   build        the CUDA variant (build-cuda/) of uspdit and the test binaries it runs
-#   conformance  (a) every component against the committed references on the device
+#   conformance  (a) every component against the committed references on the device: Wan and
+#                    HunyuanVideo DiTs, text encoders, VAEs, both tiny text-to-video pipelines
 #                    (USPDIT_TEST_DEVICE; fp32 with TF32 off <= 1e-4, bf16 within the CPU bounds)
 #   kernels      (d) each attention kernel's output and LSE vs the math and the CPU kernel
 #                    (Lq != Lk, head dim 128, batch 2 with uneven keys, empty blocks)
@@ -224,6 +225,10 @@ use_carried_debs() {
 # single process; the multi-rank ForwardCommand cases are (b)'s business and need mpirun.
 conformance_filter='WanConformance.*:HvConformance.*:Umt5Encoder.MatchesTransformers*:Umt5Encoder.TokenizerToEncoder'
 conformance_filter+=':Umt5Encoder.Bf16*:WanVae.MatchesDiffusers*:WanVae.TiledDecode*:Fixture/WanT2vConformance.*'
+# HunyuanVideo's text-to-video parts: both text encoders, the causal VAE (tiled too), the whole tiny
+# pipeline in both layouts (the tokenizers are host code, but cheap: they run too).
+conformance_filter+=':LlamaTextEncoder.*:ClipTextEncoder.*:HvVae.*:*HvT2vConformance.*:HvT2vFamily.*'
+conformance_filter+=':LlamaTokenizer.*:ClipTokenizer.*'
 conformance_filter+='-*ForwardCommand*'
 kernel_filter='AttentionKernelsOnGpu.*:MathKernel.*:AttendBlockOnMeta.*'
 
