@@ -33,14 +33,22 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage =
     "usage: uspdit generate --ckpt_dir DIR --prompt TEXT [--task t2v-1.3B|t2v-14B] [--size W*H | --width W "
     "--height H] [--frame_num 81] [--sample_steps 50] [--sample_shift 5] [--sample_guide_scale 5] "
-    "[--sample_solver unipc|dpm++|euler] [--base_seed 0] [--ulysses_size U] [--ring_size R] "
+    "[--sample_solver unipc|dpm++|euler] [--schedule diffusers|original] [--negative_prompt TEXT] "
+    "[--base_seed 0] [--ulysses_size U] [--ring_size R] "
     "[--use_cfg_parallel] "
-    "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
+    "[--save_file out.mp4] [--save_frames DIR] [--dtype bf16|fp32] [--text-dtype bf16|fp32] [--warmup_steps "
+    "N] "
+    "[--n_repeats N] "
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] [--device "
     "auto|cuda|cpu] "
     "[--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]; or HunyuanVideo with "
     "sample_video.py's "
-    "flags: --model-base ckpts --video-size 720 1280 --video-length 129 --infer-steps 50 --flow-reverse ...";
+    "flags: --model-base ckpts --video-size 720 1280 --video-length 129 --infer-steps 50 --flow-reverse ...\n"
+    "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with its "
+    "scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's generate.py, "
+    "unipc, shift 5, Wan's default negative prompt); --schedule picks the other; --sample_solver/"
+    "--sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5; --dtype bf16 sets the "
+    "text encoder and the DiT (--text-dtype overrides the text encoder); the VAE and sampler run in fp32.";
 
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
@@ -58,6 +66,10 @@ std::string timestamp() {
 }  // namespace
 
 int run_generate(Args& args) {
+  if (args.flag("help")) {
+    std::printf("%s\n", kUsage);
+    return 0;
+  }
   // Where the model is: Wan's --ckpt_dir, xDiT's --model, sample_video.py's --model-base.
   const auto location = args.get_any({"ckpt-dir", "model", "model-base"});
   parallel::ParallelDegrees degrees;
@@ -117,6 +129,7 @@ int run_generate(Args& args) {
 
   log::info("generate: " + job->describe() + ", " + std::to_string(rt->world_size()) + " rank(s) on " +
             core::device_label(rt->device()) + ": " + parallel::describe(degrees));
+  for (const auto& line : job->startup_lines()) log::info("generate: " + line);
   parallel::ProcessMesh mesh(world, degrees);
   pipeline::T2vPipeline pipe(mesh, std::move(plugin), settings);
   const auto video = core::to_host(pipe.generate(request));

@@ -39,6 +39,9 @@ struct T2vRequest {
   // The sampler: the family builds its scheduler from these (sampling/scheduler.h).
   sampling::Solver solver = sampling::Solver::euler;
   double shift = 1.0;
+  // The points to sample at, when the family's request computed them (e.g. diffusers' schedule
+  // for a -Diffusers folder); empty: the family's default for solver, steps and shift.
+  sampling::FlowSchedule schedule;
 };
 
 // One or more prompts' text conditioning as a DiT takes it, batch first, fp32 on the pipeline's

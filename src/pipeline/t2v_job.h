@@ -34,6 +34,9 @@ class T2vJob {
   virtual std::string output_path() const = 0;  // the mp4 to write
   virtual std::string describe() const = 0;     // "Wan 2.1 t2v-1.3B from DIR (...), 832x480, ..."
   virtual std::vector<std::string> notes() const { return {}; }  // shown before the run
+  // After check_files and validate: how the run was configured and where each setting came from
+  // (flag, folder, default), logged at start-up after describe().
+  virtual std::vector<std::string> startup_lines() const { return {}; }
   // The report's family fields (model, checkpoint, request); the command adds the mesh and run.
   virtual BenchConfig bench_config() const = 0;
   virtual std::string bench_stem() const = 0;  // "wan_t2v-1.3B": the report's file name starts so

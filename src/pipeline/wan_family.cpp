@@ -15,6 +15,7 @@
 #include "models/wan_vae/wan_vae_decoder.h"
 #include "pipeline/family_registry.h"
 #include "pipeline/forward_inputs.h"
+#include "pipeline/wan_sampling_choice.h"
 
 namespace uspdit::pipeline {
 
@@ -30,6 +31,7 @@ T2vRequest to_t2v_request(const WanT2vRequest& r) {
   out.latent_shape = {1, 16, r.latent_frames(), r.latent_height(), r.latent_width()};
   out.solver = r.solver;
   out.shift = r.shift;
+  out.schedule = r.schedule();
   return out;
 }
 
@@ -90,6 +92,7 @@ at::Tensor WanFamily::predict(parallel::ProcessMesh& mesh, const at::Tensor& lat
 }
 
 std::unique_ptr<sampling::Scheduler> WanFamily::make_scheduler(const T2vRequest& request) const {
+  if (!request.schedule.timesteps.empty()) return sampling::make_scheduler(request.solver, request.schedule);
   return sampling::make_scheduler(request.solver, request.steps, request.shift);
 }
 
@@ -152,15 +155,25 @@ class WanT2vJob final : public T2vJob {
     request_.width = args.get_int("width", request_.width);
     request_.height = args.get_int("height", request_.height);
     request_.frames = args.get_int_any({"frame-num", "num-frames"}, 81);
-    request_.steps = static_cast<int>(args.get_int_any({"sample-steps", "num-inference-steps"}, 50));
-    request_.shift = args.get_double_any({"sample-shift", "shift", "flow-shift"}, 5.0);
+    // Solver, shift and steps: the flag when given, else the folder's scheduler (check_files).
+    if (const auto steps = args.get_any({"sample-steps", "num-inference-steps"})) {
+      sampling_flags_.steps = static_cast<int>(parse_number(*steps, "--sample_steps"));
+    }
+    if (const auto shift = args.get_any({"sample-shift", "shift", "flow-shift"})) {
+      sampling_flags_.shift = parse_number(*shift, "--sample_shift");
+    }
+    sampling_flags_.solver = args.get_any({"sample-solver", "solver"});
+    sampling_flags_.schedule = args.get("schedule");
     request_.guide_scale = args.get_double_any({"sample-guide-scale", "guidance-scale"}, 5.0);
     request_.seed = args.get_int_any({"base-seed", "seed"}, 0);
-    request_.solver = sampling::parse_solver(args.get_any({"sample-solver", "solver"}).value_or("unipc"));
     request_.text_len = args.get_int_any({"text-len", "max-sequence-length"}, 0);
     save_file_ = args.get_string("save-file", "");
+    // --dtype sets every stage that computes in it; a stage's own flag overrides it.
     dit_dtype_ = parse_dtype(args.get_string("dtype", "bf16"));
-    text_dtype_ = parse_dtype(args.get_any({"text-dtype", "t5-dtype"}).value_or("bf16"));
+    const auto text_dtype = args.get_any({"text-dtype", "t5-dtype"});
+    text_dtype_ = text_dtype ? parse_dtype(*text_dtype) : dit_dtype_;
+    text_dtype_from_ = text_dtype ? "--text-dtype" : (args.has("dtype") ? "--dtype" : "default");
+    dit_dtype_from_ = args.has("dtype") ? "--dtype" : "default";
     // xDiT's --enable_tiling: diffusers-style tiles (approximate, less memory); sizes in pixels.
     const VaeTiling tiling{args.get_int("vae-tile-size", 256), args.get_int("vae-tile-stride", 192)};
     if (args.flag("enable-tiling")) tiling_ = tiling;
@@ -189,6 +202,8 @@ class WanT2vJob final : public T2vJob {
     files_ = locate_wan_t2v_files(ckpt_dir_, overrides_);
     const auto dit = models::wan::locate_wan_checkpoint(files_.dit);
     dit_config_ = dit.config;
+    sampling_ = choose_wan_sampling(ckpt_dir_, files_.layout, sampling_flags_);
+    sampling_.apply(request_);
     // Opening a checkpoint reads only its index (safetensors header, zip directory): cheap, and
     // it catches truncated or corrupt weight files now rather than after the text encoder ran.
     io::open_checkpoint(dit.weights_dir);
@@ -216,6 +231,11 @@ class WanT2vJob final : public T2vJob {
     return "Wan 2.1 " + request_.task + " from " + ckpt_dir_ + " (" + files_.layout + " layout), " +
            std::to_string(request_.width) + "x" + std::to_string(request_.height) + ", " +
            std::to_string(request_.frames) + " frames, " + std::to_string(request_.steps) + " steps";
+  }
+  std::vector<std::string> startup_lines() const override {
+    return {sampling_.log_line(), "dtypes: text encoder " + dtype_name(text_dtype_) + " (" +
+                                      text_dtype_from_ + "), DiT " + dtype_name(dit_dtype_) + " (" +
+                                      dit_dtype_from_ + "), VAE fp32 (always), sampler fp32 (always)"};
   }
   std::vector<std::string> notes() const override {
     const auto warning = untrained_size_warning(request_);
@@ -246,7 +266,20 @@ class WanT2vJob final : public T2vJob {
  private:
   std::string ckpt_dir_;
   std::optional<std::string> task_;
+  static double parse_number(const std::string& text, const std::string& flag) {
+    try {
+      size_t used = 0;
+      const double value = std::stod(text, &used);
+      if (used == text.size()) return value;
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError(flag + " " + text + ": expected a number");
+  }
+
   WanT2vRequest request_;
+  WanSamplingFlags sampling_flags_;
+  WanSamplingChoice sampling_;
+  std::string text_dtype_from_, dit_dtype_from_;
   std::string save_file_;
   at::ScalarType dit_dtype_ = at::kBFloat16, text_dtype_ = at::kBFloat16;
   std::optional<VaeTiling> tiling_;

@@ -3,17 +3,32 @@
 #include <string>
 
 #include "core/error.h"
+#include "sampling/diffusers_schedule.h"
 
 namespace uspdit::pipeline {
 
 const char* const kWanDefaultNegativePrompt =
-    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，JPEG压缩残留，"
+    "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，JPEG"
+    "压缩残留，"
     "丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，形态畸形的肢体，手指融合，"
     "静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走";
 
+bool WanT2vRequest::uses_cfg() const {
+  return reference == sampling::ScheduleReference::diffusers ? guide_scale > 1.0 : guide_scale != 1.0;
+}
+
 const std::string& WanT2vRequest::negative() const {
-  static const std::string fallback = kWanDefaultNegativePrompt;
-  return negative_prompt.empty() ? fallback : negative_prompt;
+  // WanPipeline.encode_prompt: `negative_prompt or ""`; generate.py: sample_neg_prompt.
+  static const std::string wan_default = kWanDefaultNegativePrompt, diffusers_default;
+  if (!negative_prompt.empty()) return negative_prompt;
+  return reference == sampling::ScheduleReference::diffusers ? diffusers_default : wan_default;
+}
+
+sampling::FlowSchedule WanT2vRequest::schedule() const {
+  if (reference == sampling::ScheduleReference::diffusers) {
+    return sampling::diffusers_schedule(solver, steps, shift, num_train_timesteps, final_sigma_zero);
+  }
+  return sampling::schedule_for(solver, steps, shift, num_train_timesteps);
 }
 
 void parse_wan_size(const std::string& size, int64_t& width, int64_t& height) {
@@ -55,7 +70,8 @@ std::string untrained_size_warning(const WanT2vRequest& r) {
   const bool large = (r.width == 1280 && r.height == 720) || (r.width == 720 && r.height == 1280);
   if (small || (large && r.task == "t2v-14B")) return "";
   return "size " + std::to_string(r.width) + "*" + std::to_string(r.height) + " is not one " + r.task +
-         " was trained on (" + (r.task == "t2v-14B" ? "1280*720, 720*1280, 832*480, 480*832" : "832*480, 480*832") +
+         " was trained on (" +
+         (r.task == "t2v-14B" ? "1280*720, 720*1280, 832*480, 480*832" : "832*480, 480*832") +
          "); expect lower quality";
 }
 

@@ -15,19 +15,27 @@ extern const char* const kWanDefaultNegativePrompt;
 struct WanT2vRequest {
   std::string task = "t2v-14B";  // t2v-1.3B | t2v-14B: which sizes the model was trained on
   std::string prompt;
-  std::string negative_prompt;   // empty: Wan's default
+  std::string negative_prompt;  // empty: the reference's default (original: Wan's; diffusers: "")
   int64_t width = 1280;
   int64_t height = 720;
-  int64_t frames = 81;           // 4n + 1
+  int64_t frames = 81;  // 4n + 1
   int steps = 50;
   double shift = 5.0;
-  double guide_scale = 5.0;      // 1 = no classifier-free guidance (the unconditional pass is skipped)
+  double guide_scale = 5.0;  // 1 = no classifier-free guidance (the unconditional pass is skipped)
   int64_t seed = 0;
   sampling::Solver solver = sampling::Solver::unipc;
-  int64_t text_len = 0;          // tokens per prompt; 0 = the DiT's text_len (512 for Wan 2.1)
+  int64_t text_len = 0;  // tokens per prompt; 0 = the DiT's text_len (512 for Wan 2.1)
+  // Whose sampling to reproduce: Wan's generate.py, or diffusers' WanPipeline with the folder's
+  // scheduler (its num_train_timesteps and final sigma too).
+  sampling::ScheduleReference reference = sampling::ScheduleReference::original;
+  int num_train_timesteps = 1000;
+  bool final_sigma_zero = true;
 
-  bool uses_cfg() const { return guide_scale != 1.0; }
+  // generate.py guides unless the scale is 1; WanPipeline only above 1.
+  bool uses_cfg() const;
   const std::string& negative() const;
+  // The reference's schedule for solver, steps and shift (throws UsageError like validate).
+  sampling::FlowSchedule schedule() const;
   // Latent grid [16, (F-1)/4+1, H/8, W/8] without the channel: {T, h, w}.
   int64_t latent_frames() const { return (frames - 1) / 4 + 1; }
   int64_t latent_height() const { return height / 8; }

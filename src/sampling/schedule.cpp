@@ -20,11 +20,26 @@ Solver parse_solver(std::string_view name) {
 
 const char* solver_name(Solver solver) {
   switch (solver) {
-    case Solver::unipc: return "unipc";
-    case Solver::euler: return "euler";
-    case Solver::dpmpp: return "dpm++";
+    case Solver::unipc:
+      return "unipc";
+    case Solver::euler:
+      return "euler";
+    case Solver::dpmpp:
+      return "dpm++";
   }
   return "?";
+}
+
+ScheduleReference parse_schedule_reference(std::string_view name) {
+  if (name == "original") return ScheduleReference::original;
+  if (name == "diffusers") return ScheduleReference::diffusers;
+  throw UsageError("--schedule " + std::string(name) +
+                   ": choose diffusers (as diffusers' pipeline samples a -Diffusers folder) or original "
+                   "(as the model's own release script does)");
+}
+
+const char* schedule_reference_name(ScheduleReference reference) {
+  return reference == ScheduleReference::diffusers ? "diffusers" : "original";
 }
 
 namespace {

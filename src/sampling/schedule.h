@@ -13,6 +13,14 @@ enum class Solver { unipc, euler, dpmpp };
 Solver parse_solver(std::string_view name);
 const char* solver_name(Solver solver);  // "unipc", "euler", "dpm++"
 
+// Whose sampling a run reproduces: Wan's generate.py (the original release's schedules, below) or
+// diffusers' WanPipeline with the scheduler a -Diffusers folder carries (diffusers_schedule.h).
+enum class ScheduleReference { original, diffusers };
+
+// "original" | "diffusers"; anything else throws UsageError listing them.
+ScheduleReference parse_schedule_reference(std::string_view name);
+const char* schedule_reference_name(ScheduleReference reference);
+
 struct FlowSchedule {
   // N + 1 noise levels, decreasing, last 0. Each is the fp32 value the solver computes with
   // (Wan casts its schedule to float32), held in a double.

@@ -10,7 +10,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/error.h"
 
 namespace uspdit::sampling {
 namespace {
@@ -21,17 +24,24 @@ namespace {
 float aten_f32(at::Tensor (*op)(const at::Tensor&), float x) {
   return op(at::scalar_tensor(x, at::kFloat)).item<float>();
 }
-float log_f32(float x) { return aten_f32(at::log, x); }
-float exp_f32(float x) { return aten_f32(at::exp, x); }
-float expm1_f32(float x) { return aten_f32(at::expm1, x); }
+float log_f32(float x) {
+  return aten_f32(at::log, x);
+}
+float exp_f32(float x) {
+  return aten_f32(at::exp, x);
+}
+float expm1_f32(float x) {
+  return aten_f32(at::expm1, x);
+}
 
 // log-SNR of a flow level: λ = log(α) − log(σ), α = 1 − σ.
-float lambda_of(float sigma) { return log_f32(1.0f - sigma) - log_f32(sigma); }
+float lambda_of(float sigma) {
+  return log_f32(1.0f - sigma) - log_f32(sigma);
+}
 
 class FlowScheduler : public Scheduler {
  public:
-  FlowScheduler(Solver solver, int num_steps, double shift)
-      : solver_(solver), schedule_(schedule_for(solver, num_steps, shift)) {
+  FlowScheduler(Solver solver, FlowSchedule schedule) : solver_(solver), schedule_(std::move(schedule)) {
     for (double s : schedule_.sigmas) sigmas_.push_back(static_cast<float>(s));
   }
 
@@ -211,10 +221,19 @@ class DpmppScheduler final : public FlowScheduler {
 }  // namespace
 
 std::unique_ptr<Scheduler> make_scheduler(Solver solver, int num_steps, double shift) {
+  return make_scheduler(solver, schedule_for(solver, num_steps, shift));
+}
+
+std::unique_ptr<Scheduler> make_scheduler(Solver solver, FlowSchedule schedule) {
+  require(!schedule.timesteps.empty() && schedule.sigmas.size() == schedule.timesteps.size() + 1,
+          "a sampling schedule needs N >= 1 timesteps and N + 1 sigmas");
   switch (solver) {
-    case Solver::unipc: return std::make_unique<UniPCScheduler>(solver, num_steps, shift);
-    case Solver::euler: return std::make_unique<EulerScheduler>(solver, num_steps, shift);
-    case Solver::dpmpp: return std::make_unique<DpmppScheduler>(solver, num_steps, shift);
+    case Solver::unipc:
+      return std::make_unique<UniPCScheduler>(solver, std::move(schedule));
+    case Solver::euler:
+      return std::make_unique<EulerScheduler>(solver, std::move(schedule));
+    case Solver::dpmpp:
+      return std::make_unique<DpmppScheduler>(solver, std::move(schedule));
   }
   throw std::invalid_argument("make_scheduler: unknown solver");
 }

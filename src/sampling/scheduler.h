@@ -30,4 +30,8 @@ class Scheduler {
 // x + (σ_{i+1} − σ_i)·v. Throws UsageError for steps < 1 or shift ≤ 0.
 std::unique_ptr<Scheduler> make_scheduler(Solver solver, int num_steps, double shift);
 
+// The same solvers on a given schedule (e.g. diffusers_schedule()): N + 1 sigmas ending the
+// trajectory, N timesteps. Throws UsageError for an empty or mismatched schedule.
+std::unique_ptr<Scheduler> make_scheduler(Solver solver, FlowSchedule schedule);
+
 }  // namespace uspdit::sampling

@@ -1,6 +1,7 @@
 // The whole Wan 2.1 text-to-video pipeline on one rank against diffusers' WanPipeline
-// (tests/data/wan_t2v, tools/make_wan_t2v_fixtures.py): prompt embeddings, noise, latents after
-// 2 steps, decoded video — for each solver case and both checkpoint layouts.
+// (tests/data/wan_t2v, tools/make_wan_t2v_fixtures.py): schedule, prompt embeddings, noise,
+// latents, decoded video. A -Diffusers folder against stock diffusers 0.42.1 (its own scheduler
+// config), an original folder against Wan's generate.py schedule.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -10,12 +11,13 @@
 
 #include "core/error.h"
 
+#include "device_under_test.h"
+#include "io/checkpoint.h"
 #include "parallel/mesh.h"
 #include "parallel/self_communicator.h"
-#include "io/checkpoint.h"
+#include "pipeline/wan_sampling_choice.h"
 #include "pipeline/wan_t2v.h"
 #include "pipeline/wan_t2v_files.h"
-#include "device_under_test.h"
 
 namespace uspdit::pipeline {
 namespace {
@@ -44,26 +46,51 @@ WanT2vRequest fixture_request(sampling::Solver solver, double guidance) {
   return r;
 }
 
+// A reference case of tools/make_wan_t2v_fixtures.py: an original folder sampled as Wan's
+// generate.py does (solver given as the flag), or a -Diffusers folder whose own scheduler config
+// decides solver and shift, sampled as stock diffusers does.
 struct Case {
   const char* name;
-  sampling::Solver solver;
+  const char* folder;
+  const char* solver_flag;  // nullptr: the folder's
   double guidance;
-  const char* layout;
+  const char* negative;  // nullptr: none given (the reference's default)
+  int steps;
 };
+
+WanT2vRequest case_request(const Case& c, const std::string& layout) {
+  auto r = fixture_request(sampling::Solver::unipc, c.guidance);
+  WanSamplingFlags flags;
+  flags.steps = c.steps;
+  if (c.solver_flag != nullptr) flags.solver = c.solver_flag;
+  choose_wan_sampling(kFixture + "/" + c.folder, layout, flags).apply(r);
+  if (c.negative != nullptr) r.negative_prompt = c.negative;
+  return r;
+}
 
 class WanT2vConformance : public ::testing::TestWithParam<Case> {};
 
-TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
+TEST_P(WanT2vConformance, EveryStageMatchesItsReference) {
   const auto c = GetParam();
   const auto ref = io::open_checkpoint(kFixture + "/reference.safetensors");
-  const auto expect = [&](const std::string& name) { return ref->load(std::string(c.name) + "." + name, at::kFloat); };
+  const auto expect = [&](const std::string& name) {
+    return ref->load(std::string(c.name) + "." + name, at::kFloat);
+  };
   parallel::SelfCommunicator self;
   parallel::ProcessMesh mesh(self, {1, 1, 1});
   WanT2vSettings settings;
   settings.show_progress = false;
   settings.device = settings.text_device = testing::device_under_test();
-  WanT2vPipeline pipe(mesh, locate_wan_t2v_files(kFixture + "/" + c.layout), settings);
-  const auto request = fixture_request(c.solver, c.guidance);
+  const auto files = locate_wan_t2v_files(kFixture + "/" + c.folder);
+  WanT2vPipeline pipe(mesh, files, settings);
+  const auto request = case_request(c, files.layout);
+
+  // The schedule is the reference's to the last bit.
+  const auto schedule = request.schedule();
+  const auto sigmas = ref->load(std::string(c.name) + ".sigmas", at::kDouble);
+  const auto timesteps = ref->load(std::string(c.name) + ".timesteps", at::kDouble);
+  EXPECT_TRUE(at::equal(at::tensor(schedule.sigmas, at::kDouble), sigmas)) << sigmas;
+  EXPECT_TRUE(at::equal(at::tensor(schedule.timesteps, at::kDouble), timesteps)) << timesteps;
 
   const auto text = pipe.encode_prompts(request);
   EXPECT_LE(max_abs(text.cond.states, expect("prompt_embeds")), 1e-4);
@@ -80,18 +107,33 @@ TEST_P(WanT2vConformance, EveryStageMatchesDiffusers) {
   const auto video = pipe.decode(latents);
   const double video_err = max_abs(video, expect("video"));
   EXPECT_LE(video_err, 1e-3);
-  std::printf("[conformance] %s %s: text %.2e, latents %.2e, video %.2e\n", c.name, c.layout,
+  std::printf("[conformance] %s %s: text %.2e, latents %.2e, video %.2e\n", c.name, c.folder,
               max_abs(text.cond.states, expect("prompt_embeds")), latent_err, video_err);
   // And from the reference latents the decode alone is exact to the VAE's tolerance.
   EXPECT_LE(max_abs(pipe.decode(testing::on_device(expect("latents"))), expect("video")), 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixture, WanT2vConformance,
-                         ::testing::Values(Case{"unipc", sampling::Solver::unipc, 5.0, "diffusers"},
-                                           Case{"unipc", sampling::Solver::unipc, 5.0, "original"},
-                                           Case{"euler_noguide", sampling::Solver::euler, 1.0, "original"},
-                                           Case{"dpmpp", sampling::Solver::dpmpp, 4.0, "diffusers"}),
-                         [](const auto& param_info) { return std::string(param_info.param.name) + "_" + param_info.param.layout; });
+constexpr const char* kNegative = "blurry, static, low quality";  // the fixture's NEGATIVE
+
+INSTANTIATE_TEST_SUITE_P(
+    Fixture, WanT2vConformance,
+    ::testing::Values(
+        // Original folder: Wan's generate.py schedule, Wan's default negative prompt.
+        Case{"unipc", "original", "unipc", 5.0, nullptr, 2},
+        Case{"euler_noguide", "original", "euler", 1.0, nullptr, 2},
+        Case{"dpmpp", "original", "dpm++", 4.0, nullptr, 2},
+        // -Diffusers folders: stock diffusers with the folder's scheduler (shift 3 or 7 set only
+        // there; DPM-Solver++ and flow Euler folders), negative prompt given or diffusers' "".
+        Case{"d3_neg", "diffusers", nullptr, 5.0, kNegative, 3},
+        Case{"d3_noneg", "diffusers", nullptr, 5.0, nullptr, 3},
+        Case{"d3_noguide", "diffusers", nullptr, 1.0, nullptr, 3},
+        Case{"d7_noneg", "diffusers_shift7", nullptr, 4.0, nullptr, 3},
+        Case{"d7_noguide", "diffusers_shift7", nullptr, 1.0, nullptr, 3},
+        Case{"ddpm_noneg", "diffusers_dpm", nullptr, 4.0, nullptr, 3},
+        Case{"deuler_neg", "diffusers_euler", nullptr, 5.0, kNegative, 3}),
+    [](const auto& param_info) {
+      return std::string(param_info.param.name) + "_" + param_info.param.folder;
+    });
 
 TEST(WanT2vPipeline, GenerateRecordsEveryStage) {
   parallel::SelfCommunicator self;
