@@ -32,7 +32,11 @@ Writes tests/data/sampling/{unipc,euler,dpmpp}.safetensors, per case "shift<s>_s
   model receives), x [1,4,2,4,4] f32 (initial noise), model_outputs [N,1,4,2,4,4] f32,
   samples [N,1,4,2,4,4] f32 (the sample after each step);
 schedules.safetensors: "<unipc|dpmpp>.shift<s>_steps<N>.{sigmas,timesteps}" for more shifts and
-step counts (wan_schedule() only); and meta.json (versions, seeds, cases, verification).
+step counts (wan_schedule() only); diffusers_schedules.safetensors: the same keys plus "euler." for
+what STOCK diffusers' set_timesteps(N) lays out for a -Diffusers folder's scheduler
+(UniPCMultistepScheduler / DPMSolverMultistepScheduler with use_flow_sigmas, flow_shift s;
+FlowMatchEulerDiscreteScheduler(shift=s)), no patching; and meta.json (versions, seeds, cases,
+verification).
 
 Usage (from the repository root):
     .venv-tools/bin/python tools/make_scheduler_fixtures.py [--out DIR] [--wan-repo DIR]
@@ -151,6 +155,17 @@ def reference_scheduler(solver: str, steps: int, shift: float):
     return sched
 
 
+def stock_diffusers_scheduler(solver: str, shift: float):
+    """The scheduler a Wan -Diffusers folder carries, unpatched, as diffusers builds it from the
+    folder's scheduler_config.json (flow sigmas, flow prediction, the class defaults otherwise)."""
+    solver = _canonical(solver)
+    if solver == "unipc":
+        return UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=shift)
+    if solver == "dpmpp":
+        return DPMSolverMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=shift)
+    return FlowMatchEulerDiscreteScheduler(shift=shift)
+
+
 def make_case(solver: str, steps: int, shift: float, seed: int):
     """Initial noise, per-step model outputs and the trajectory diffusers' step() produces."""
     g = torch.Generator().manual_seed(seed)
@@ -266,6 +281,21 @@ def main() -> int:
               metadata={"fixture": "tools/make_scheduler_fixtures.py", "content": "wan_schedule() only"})
     meta["schedules"] = {"families": ["unipc", "dpmpp"], "shifts": list(SHIFTS + (1.0, 0.5, 12.0)),
                          "steps": list(SCHEDULE_STEPS)}
+    stock = {}
+    for family in SOLVERS:
+        for shift in SHIFTS + (1.0, 0.5, 12.0):
+            for steps in SCHEDULE_STEPS:
+                sched = stock_diffusers_scheduler(family, shift)
+                sched.set_timesteps(steps)  # as WanPipeline calls it
+                prefix = f"{family}.shift{shift:g}_steps{steps}."
+                stock[prefix + "sigmas"] = sched.sigmas.to(torch.float64).contiguous()
+                stock[prefix + "timesteps"] = sched.timesteps.to(torch.float64).contiguous()
+    save_file(stock, str(args.out / "diffusers_schedules.safetensors"),
+              metadata={"fixture": "tools/make_scheduler_fixtures.py", "content": "stock diffusers set_timesteps"})
+    meta["diffusers_schedules"] = {"families": list(SOLVERS), "shifts": list(SHIFTS + (1.0, 0.5, 12.0)),
+                                   "steps": list(SCHEDULE_STEPS),
+                                   "classes": {"unipc": "UniPCMultistepScheduler", "dpmpp": "DPMSolverMultistepScheduler",
+                                               "euler": "FlowMatchEulerDiscreteScheduler"}}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     for failure in failures:
         print("differs from Wan's original scheduler:", failure, file=sys.stderr)

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "sampling/diffusers_schedule.h"
 #include "sampling/scheduler.h"
 
 namespace uspdit::sampling {
@@ -25,7 +26,9 @@ std::string case_prefix(double shift, int steps) {
   return s.str();
 }
 
-at::Tensor as_tensor(const std::vector<double>& values) { return at::tensor(values, at::kDouble); }
+at::Tensor as_tensor(const std::vector<double>& values) {
+  return at::tensor(values, at::kDouble);
+}
 
 TEST(Sampling, ParseSolver) {
   EXPECT_EQ(parse_solver("unipc"), Solver::unipc);
@@ -66,8 +69,8 @@ TEST(Sampling, BadArgumentsRejected) {
 TEST(Sampling, MisuseOfStepThrows) {
   auto sched = make_scheduler(Solver::unipc, 3, 5.0);
   const at::Tensor x = at::randn({1, 4, 2, 4, 4});
-  EXPECT_THROW(sched->step(x, 1, x), std::invalid_argument);                   // out of order
-  EXPECT_THROW(sched->step(x.to(at::kDouble), 0, x), std::invalid_argument);   // not fp32
+  EXPECT_THROW(sched->step(x, 1, x), std::invalid_argument);                  // out of order
+  EXPECT_THROW(sched->step(x.to(at::kDouble), 0, x), std::invalid_argument);  // not fp32
   EXPECT_THROW(sched->step(x, 0, at::randn({1, 4, 2, 4, 2})), std::invalid_argument);
   at::Tensor y = sched->step(x, 0, x);
   EXPECT_THROW(sched->step(at::randn({2, 4}), 1, at::randn({2, 4})), std::invalid_argument);  // new shape
@@ -85,7 +88,7 @@ TEST(Sampling, SchedulesMatchWan) {
       for (int steps : {1, 3, 4, 7, 10, 20, 25, 30, 40, 49, 100, 250, 1000}) {
         const std::string prefix = std::string(family) + "." + case_prefix(shift, steps);
         const FlowSchedule s = std::string(family) == "dpmpp" ? wan_dpmpp_schedule(steps, shift)
-                                                                : wan_flow_schedule(steps, shift);
+                                                              : wan_flow_schedule(steps, shift);
         ASSERT_EQ(s.sigmas.size(), static_cast<size_t>(steps + 1)) << prefix;
         ASSERT_EQ(s.timesteps.size(), static_cast<size_t>(steps)) << prefix;
         EXPECT_EQ(s.sigmas.back(), 0.0) << prefix;
@@ -99,6 +102,27 @@ TEST(Sampling, SchedulesMatchWan) {
     }
   }
   EXPECT_EQ(checked, 2 * 6 * 13);
+}
+
+// Stock diffusers' set_timesteps(N) for a -Diffusers folder's three scheduler classes, bit for
+// bit (sigmas and timesteps) over the same step counts and shifts.
+TEST(Sampling, SchedulesMatchStockDiffusers) {
+  auto fixture = io::open_checkpoint(kData + "diffusers_schedules.safetensors");
+  int checked = 0;
+  for (Solver solver : {Solver::unipc, Solver::euler, Solver::dpmpp}) {
+    const std::string family = solver == Solver::dpmpp ? "dpmpp" : solver_name(solver);
+    for (double shift : {5.0, 3.0, 8.0, 1.0, 0.5, 12.0}) {
+      for (int steps : {1, 3, 4, 7, 10, 20, 25, 30, 40, 49, 100, 250, 1000}) {
+        const std::string prefix = family + "." + case_prefix(shift, steps);
+        const FlowSchedule s = diffusers_schedule(solver, steps, shift);
+        EXPECT_TRUE(at::equal(as_tensor(s.sigmas), fixture->load(prefix + "sigmas", at::kDouble))) << prefix;
+        EXPECT_TRUE(at::equal(as_tensor(s.timesteps), fixture->load(prefix + "timesteps", at::kDouble)))
+            << prefix;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 3 * 6 * 13);
 }
 
 TEST(Sampling, WanDefaultsSpotValues) {
@@ -126,8 +150,9 @@ TEST(Sampling, TrajectoriesMatchReference) {
         const std::string prefix = case_prefix(shift, steps);
         auto sched = make_scheduler(solver, steps, shift);
         const FlowSchedule& s = sched->schedule();
-        EXPECT_LE((as_tensor(s.sigmas) - fixture->load(prefix + "sigmas", at::kDouble)).abs().max().item<double>(),
-                  1e-6)
+        EXPECT_LE(
+            (as_tensor(s.sigmas) - fixture->load(prefix + "sigmas", at::kDouble)).abs().max().item<double>(),
+            1e-6)
             << name << " " << prefix;
         EXPECT_TRUE(at::equal(as_tensor(s.timesteps), fixture->load(prefix + "timesteps", at::kDouble)))
             << name << " " << prefix;
