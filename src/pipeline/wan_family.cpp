@@ -248,6 +248,7 @@ class WanT2vJob final : public T2vJob {
                    {"layout", files_.layout},
                    {"prompt", request_.prompt},
                    {"solver", std::string(sampling::solver_name(request_.solver))},
+                   {"schedule", std::string(sampling::schedule_reference_name(request_.reference))},
                    {"dtype", dtype_name(dit_dtype_)}};
     config.numbers = {{"width", static_cast<double>(request_.width)},
                       {"height", static_cast<double>(request_.height)},

@@ -19,8 +19,8 @@ class WanVaeDecoder;
 
 namespace uspdit::pipeline {
 
-// The pipeline's view of a Wan request (latents [1, 16, (F-1)/4+1, H/8, W/8], Wan's default
-// negative prompt). Does not validate: see validate(const WanT2vRequest&).
+// The pipeline's view of a Wan request (latents [1, 16, (F-1)/4+1, H/8, W/8], the reference's
+// negative-prompt default and schedule). Does not validate: see validate(const WanT2vRequest&).
 T2vRequest to_t2v_request(const WanT2vRequest& request);
 
 class WanFamily : public T2vFamily {

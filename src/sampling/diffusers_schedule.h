@@ -2,7 +2,7 @@
 // scheduler: set_timesteps(N) of UniPCMultistepScheduler / DPMSolverMultistepScheduler with
 // use_flow_sigmas, and FlowMatchEulerDiscreteScheduler. They differ from Wan's own (schedule.h):
 // diffusers spaces the unshifted sigmas from 1 down to 1/num_train_timesteps, Wan from 0.999 to 0,
-// so the model sees other timesteps (999/857/600 against 999/888/714 for 3 steps at shift 3).
+// so the model sees other timesteps (999/857/600 against 999/856/599 for 3 steps at shift 3).
 // The solvers' arithmetic is the same in both (scheduler.h); only the points differ.
 #pragma once
 
