@@ -197,6 +197,16 @@ TEST(CliGenerate, TheLogSaysWhichSamplingAndDtypesAndWhy) {
   same_frames(dir + "/a", dir + "/c", false);
 }
 
+TEST(CliGenerate, HelpShowsTheDefaults) {
+  const auto r = run_ranks(1, "--help");
+  EXPECT_EQ(count(r.output, "exit=0"), 1) << r.output;
+  for (const char* text : {"--schedule diffusers|original", "--sample_steps 50; --sample_guide_scale 5",
+                           "--dtype bf16 sets the text encoder", "--text-dtype overrides the text encoder",
+                           "an empty negative prompt"}) {
+    EXPECT_EQ(count(r.output, text), 1) << text << "\n" << r.output;
+  }
+}
+
 void expect_refused(int np, const std::string& args, const std::string& message, const std::string& mp4) {
   const auto r = run_ranks(np, args + " --save_file " + mp4);
   EXPECT_EQ(count(r.output, "exit=2"), np) << r.output;
