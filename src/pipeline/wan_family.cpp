@@ -141,6 +141,22 @@ std::string task_of(const models::wan::WanConfig& config) {
   return config.dim >= 5120 ? "t2v-14B" : "t2v-1.3B";
 }
 
+// A flag's value as a number (`what`: "a number" / "an integer"), else UsageError naming the flag.
+double parse_number(const std::string& text, const std::string& flag, bool integer = false) {
+  try {
+    size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size() && (!integer || value == static_cast<double>(static_cast<int>(value))))
+      return value;
+  } catch (const std::logic_error&) {
+  }
+  throw UsageError(flag + " " + text + (integer ? ": expected an integer" : ": expected a number"));
+}
+
+int parse_steps(const std::string& text) {
+  return static_cast<int>(parse_number(text, "--sample_steps", true));
+}
+
 // `uspdit generate` with Wan's generate.py and xDiT's flag names, e.g.
 //   --ckpt_dir DIR --task t2v-1.3B --size 832*480 --frame_num 81 --sample_steps 50
 //   --sample_shift 5 --sample_guide_scale 5 --base_seed 42 --save_file out.mp4   (Wan)
@@ -157,7 +173,7 @@ class WanT2vJob final : public T2vJob {
     request_.frames = args.get_int_any({"frame-num", "num-frames"}, 81);
     // Solver, shift and steps: the flag when given, else the folder's scheduler (check_files).
     if (const auto steps = args.get_any({"sample-steps", "num-inference-steps"})) {
-      sampling_flags_.steps = static_cast<int>(parse_number(*steps, "--sample_steps"));
+      sampling_flags_.steps = parse_steps(*steps);
     }
     if (const auto shift = args.get_any({"sample-shift", "shift", "flow-shift"})) {
       sampling_flags_.shift = parse_number(*shift, "--sample_shift");
@@ -267,16 +283,6 @@ class WanT2vJob final : public T2vJob {
  private:
   std::string ckpt_dir_;
   std::optional<std::string> task_;
-  static double parse_number(const std::string& text, const std::string& flag) {
-    try {
-      size_t used = 0;
-      const double value = std::stod(text, &used);
-      if (used == text.size()) return value;
-    } catch (const std::logic_error&) {
-    }
-    throw UsageError(flag + " " + text + ": expected a number");
-  }
-
   WanT2vRequest request_;
   WanSamplingFlags sampling_flags_;
   WanSamplingChoice sampling_;

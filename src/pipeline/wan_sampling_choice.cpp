@@ -36,12 +36,12 @@ WanSamplingChoice choose_wan_sampling(const std::string& ckpt_dir, const std::st
     c.reference_from = "folder: " + layout + " layout";
   }
   c.solver_from = c.shift_from = c.steps_from = "default";
+  // The folder's scheduler is what diffusers samples a -Diffusers folder with; Wan's generate.py
+  // has its own defaults (unipc, shift 5) whatever the folder carries.
   const auto config_path = (std::filesystem::path(ckpt_dir) / "scheduler" / "scheduler_config.json").string();
-  if (layout == "diffusers" && std::filesystem::is_regular_file(config_path)) {
-    // The folder's scheduler is the model's: its class and shift hold for either reference; its
-    // other fields must be ones diffusers' sampling can be reproduced with when that is followed.
-    const auto config = sampling::read_diffusers_scheduler_config(
-        config_path, c.reference == sampling::ScheduleReference::diffusers);
+  if (c.reference == sampling::ScheduleReference::diffusers &&
+      std::filesystem::is_regular_file(config_path)) {
+    const auto config = sampling::read_diffusers_scheduler_config(config_path);
     c.solver = config.solver;
     c.solver_from = "folder: " + config.class_name;
     c.shift = config.shift;

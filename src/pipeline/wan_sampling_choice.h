@@ -1,7 +1,7 @@
 // Which sampling a Wan run reproduces, and why: the checkpoint folder decides (a -Diffusers
 // folder samples as diffusers' WanPipeline does with its scheduler/scheduler_config.json, an
-// original folder as Wan's generate.py does), flags override, and the start-up log says where
-// each setting came from.
+// original folder as Wan's generate.py does), --schedule picks the other, --sample_solver /
+// --sample_shift / --sample_steps override, and the start-up log says where each came from.
 #pragma once
 
 #include <optional>
@@ -36,8 +36,9 @@ struct WanSamplingChoice {
   void apply(WanT2vRequest& request) const;
 };
 
-// `ckpt_dir` of `layout` ("diffusers" reads ckpt_dir/scheduler/scheduler_config.json when it
-// exists). Defaults where neither folder nor flag says: unipc, shift 5 (generate.py's), 50 steps.
+// `ckpt_dir` of `layout`. Following diffusers, ckpt_dir/scheduler/scheduler_config.json (when it
+// exists) gives solver and shift; following the original, generate.py's defaults do. Defaults
+// where neither folder nor flag says: unipc, shift 5 (generate.py's), 50 steps.
 // Throws UsageError for a bad flag value or a scheduler config diffusers' reference cannot follow.
 WanSamplingChoice choose_wan_sampling(const std::string& ckpt_dir, const std::string& layout,
                                       const WanSamplingFlags& flags);

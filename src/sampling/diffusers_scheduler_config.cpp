@@ -130,7 +130,7 @@ std::string python_json_to_json(const std::string& text) {
 
 }  // namespace
 
-DiffusersSchedulerConfig read_diffusers_scheduler_config(const std::string& path, bool strict) {
+DiffusersSchedulerConfig read_diffusers_scheduler_config(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   require(file.good(), "cannot read " + path + " (the diffusers folder's scheduler config)");
   std::stringstream text;
@@ -143,15 +143,15 @@ DiffusersSchedulerConfig read_diffusers_scheduler_config(const std::string& path
   const char* shift_key = "flow_shift";
   if (config.class_name == "UniPCMultistepScheduler") {
     config.solver = Solver::unipc;
-    if (strict) check_unipc(check);
+    check_unipc(check);
     config.final_sigma_zero = fields.string("final_sigmas_type", "zero") == "zero";
   } else if (config.class_name == "DPMSolverMultistepScheduler") {
     config.solver = Solver::dpmpp;
-    if (strict) check_dpmpp(check);
+    check_dpmpp(check);
   } else if (config.class_name == "FlowMatchEulerDiscreteScheduler") {
     config.solver = Solver::euler;
     shift_key = "shift";
-    if (strict) check_euler(check);
+    check_euler(check);
   } else {
     throw UsageError(path + ": _class_name \"" + config.class_name +
                      "\" is not a scheduler uspdit can follow (UniPCMultistepScheduler, "

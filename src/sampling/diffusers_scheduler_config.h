@@ -17,11 +17,10 @@ struct DiffusersSchedulerConfig {
   bool final_sigma_zero = true;  // final_sigmas_type "zero" (else UniPC's "sigma_min")
 };
 
-// Reads `path`. With `strict` (the run follows diffusers' sampling), every field that would make
-// diffusers sample otherwise than diffusers_schedule() + the solvers of scheduler.h must hold its
-// supported value, else UsageError "<path>: <field> is <value>; uspdit reproduces <supported>
-// ..."; without it (the original schedule was asked for) only the class and the shift are read.
-// Unknown classes are refused either way.
-DiffusersSchedulerConfig read_diffusers_scheduler_config(const std::string& path, bool strict);
+// Reads `path`. Every field that would make diffusers sample otherwise than diffusers_schedule() +
+// the solvers of scheduler.h must hold a supported value, else UsageError "<path>: <class>
+// <field> is <value>; uspdit reproduces ... (fix the field, or ... --schedule original)"; so must
+// the class. Python's bare Infinity/NaN (diffusers writes them) are read as null.
+DiffusersSchedulerConfig read_diffusers_scheduler_config(const std::string& path);
 
 }  // namespace uspdit::sampling
