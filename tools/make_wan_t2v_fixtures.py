@@ -19,10 +19,12 @@ Two references, one per layout:
   DIFFUSERS_CASES   WanPipeline.from_pretrained(<folder>) exactly as stock diffusers samples it
                     (its scheduler, its negative-prompt default ""), 3 steps: what a diffusers
                     folder must reproduce.
-  ORIGINAL_CASES    Wan's generate.py schedule (make_scheduler_fixtures.reference_scheduler: Wan's
-                    sigmas installed in diffusers' solver objects, verified step for step against
-                    Wan's own fm_solvers by make_scheduler_fixtures.py --wan-repo), Wan's Chinese
-                    default negative prompt, 2 steps: what an original folder must reproduce.
+  ORIGINAL_CASES    Wan's generate.py sampling transcribed (run_original_case) on the same modules:
+                    Wan's schedule (make_scheduler_fixtures.reference_scheduler: Wan's sigmas in
+                    diffusers' solver objects, verified step for step against Wan's own
+                    fm_solvers by make_scheduler_fixtures.py --wan-repo), both CFG branches on every
+                    step, Wan's Chinese default negative prompt, 2 steps: what an original folder
+                    must reproduce.
 
 Per case (reference.safetensors):
 
@@ -199,6 +201,45 @@ def run_case(pipe, guidance: float, neg, steps: int) -> dict:
     return out
 
 
+def run_original_case(pipe, solver: str, guidance: float) -> dict:
+    """Wan's generate.py sampling (wan/text2video.py WanT2V.generate), transcribed, on the same
+    modules: Wan's schedule (reference_scheduler: Wan's sigmas/timesteps in diffusers' solver
+    objects, which make_scheduler_fixtures.py --wan-repo verifies step for step against Wan's own
+    fm_solvers*.py), both branches on every step whatever the scale (generate.py has no
+    guidance-1 shortcut), Wan's default negative prompt, timestep = torch.stack([t])."""
+    from diffusers.utils.torch_utils import randn_tensor
+
+    r = REQUEST
+    sched = sched_fx.reference_scheduler(solver, r["steps"], r["shift"])
+    with torch.no_grad():
+        # T5 output trimmed to the prompt and zero-padded to text_len, as Wan's T5EncoderModel +
+        # WanModel.text_embedding's padding give it (WanPipeline.encode_prompt does the same).
+        context, context_null = pipe.encode_prompt(r["prompt"], umt5_fx.WAN_NEG_PROMPT, do_classifier_free_guidance=True,
+                                                   max_sequence_length=TEXT_LEN)
+        latent_shape = (1, 16, (r["num_frames"] - 1) // 4 + 1, r["height"] // 8, r["width"] // 8)
+        # generate.py draws [16, T, h, w] from its seeded generator: the same numbers.
+        noise = randn_tensor(latent_shape, generator=torch.Generator().manual_seed(r["seed"]), dtype=torch.float32)
+        latents = noise
+        for t in sched.timesteps:
+            timestep = torch.stack([t])
+            cond = pipe.transformer(hidden_states=latents, timestep=timestep, encoder_hidden_states=context,
+                                    return_dict=False)[0]
+            uncond = pipe.transformer(hidden_states=latents, timestep=timestep, encoder_hidden_states=context_null,
+                                      return_dict=False)[0]
+            noise_pred = uncond + guidance * (cond - uncond)
+            latents = sched.step(noise_pred, t, latents, return_dict=False)[0]
+        vae = pipe.vae
+        mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
+        std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+        video = vae.decode(latents * std + mean, return_dict=False)[0]  # clamped to [-1, 1] like Wan's
+    out = {"prompt_embeds": context, "noise": noise, "latents": latents, "video": video}
+    if guidance != 1.0:  # at scale 1 the negative branch cancels out; uspdit skips it
+        out["negative_prompt_embeds"] = context_null
+    out = {k: v.contiguous().float() for k, v in out.items()}
+    out["sigmas"], out["timesteps"] = sched.sigmas.to(torch.float64).contiguous(), sched.timesteps.to(torch.float64).contiguous()
+    return out
+
+
 def save_original_layout(pipe, tok_dir: Path, out: Path) -> None:
     out.mkdir(parents=True)
     sd = {dit_fx.diffusers_key_to_original(k): v.clone().contiguous() for k, v in pipe.transformer.state_dict().items()}
@@ -244,16 +285,16 @@ def main() -> int:
             "original_cases": {}, "diffusers_folders": {}, "diffusers_cases": {}, "versions": {}}
     refs = {}
     pipe = None
+    pipe = build_pipeline(tok_dir, make_scheduler(*FOLDERS["diffusers"]))
     for name, solver, guidance in ORIGINAL_CASES:
-        pipe = build_pipeline(tok_dir, sched_fx.reference_scheduler(solver, REQUEST["steps"], REQUEST["shift"]))
-        out = run_case(pipe, guidance, umt5_fx.WAN_NEG_PROMPT if guidance > 1.0 else None, REQUEST["steps"])
+        out = run_original_case(pipe, solver, guidance)
         refs.update({f"{name}.{k}": v for k, v in out.items()})
         meta["original_cases"][name] = {
             "solver": solver, "guidance_scale": guidance, "steps": REQUEST["steps"], "shift": REQUEST["shift"],
-            "negative_prompt": "Wan's default (sample_neg_prompt)", "schedule": "Wan generate.py",
+            "negative_prompt": "Wan's default (sample_neg_prompt)",
+            "schedule": "Wan generate.py (run_original_case: its loop transcribed, both branches every step)",
             "video_unclamped_fraction": float((out["video"].abs() < 0.999).float().mean())}
     # The diffusers folders: the same parts, stock schedulers.
-    pipe.scheduler = make_scheduler(*FOLDERS["diffusers"])
     pipe.save_pretrained(str(a.out / "diffusers"), safe_serialization=True)
     # The published diffusers tokenizer/ folders ship spiece.model beside tokenizer.json.
     shutil.copy(tok_dir / "spiece.model", a.out / "diffusers" / "tokenizer" / "spiece.model")
