@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "io/json.h"
 
@@ -26,6 +27,10 @@ class JsonFields {
   std::string string(const char* key, const std::string& fallback) const;
   bool boolean(const char* key, bool fallback) const;
   std::array<int64_t, 3> triple(const char* key, std::array<int64_t, 3> fallback) const;
+  // Arrays of any length whose every item has the one type.
+  std::vector<int64_t> integers(const char* key, std::vector<int64_t> fallback) const;
+  std::vector<double> numbers(const char* key, std::vector<double> fallback) const;
+  std::vector<bool> booleans(const char* key, std::vector<bool> fallback) const;
 
   // A string field that, when present, must equal `wanted`; `why` completes the message.
   void expect(const char* key, const std::string& wanted, const std::string& why) const;
@@ -34,6 +39,9 @@ class JsonFields {
 
  private:
   [[noreturn]] void wrong_type(const char* key, const char* expected) const;
+  // The array at `key` with each item checked by `is` and read by `as`; `what` names the items.
+  template <typename T, typename Is, typename As>
+  std::vector<T> list(const char* key, std::vector<T> fallback, const char* what, Is is, As as) const;
   const Json& json_;
   const std::string& source_;
 };

@@ -9,19 +9,6 @@
 namespace uspdit::models::hv_vae {
 namespace {
 
-std::vector<int64_t> int_list(const io::JsonFields& f, const char* key, std::vector<int64_t> fallback) {
-  const io::Json* v = f.find(key);
-  if (!v) return fallback;
-  require(v->is_array(),
-          f.source() + ": field '" + key + "' is " + v->type_name() + ", expected an array of integers");
-  std::vector<int64_t> out;
-  for (size_t i = 0; i < v->size(); ++i) {
-    require(v->item(i).is_int(), f.source() + ": field '" + key + "' must hold integers only");
-    out.push_back(v->item(i).as_int());
-  }
-  return out;
-}
-
 // sample_size is an int, or [h, w] of which the original uses the first.
 int64_t int_or_first(const io::JsonFields& f, const char* key, int64_t fallback) {
   const io::Json* v = f.find(key);
@@ -115,8 +102,8 @@ HvVaeConfig hv_vae_config_from_json(const io::Json& json, const std::string& sou
   c.latent_channels = f.integer("latent_channels", family == HvVaeFamily::kOriginal ? 4 : 16);
   c.out_channels = f.integer("out_channels", 3);
   c.block_out_channels =
-      int_list(f, "block_out_channels",
-               family == HvVaeFamily::kOriginal ? std::vector<int64_t>{64} : c.block_out_channels);
+      f.integers("block_out_channels",
+                 family == HvVaeFamily::kOriginal ? std::vector<int64_t>{64} : c.block_out_channels);
   c.layers_per_block = f.integer("layers_per_block", family == HvVaeFamily::kOriginal ? 1 : 2);
   c.norm_num_groups = f.integer("norm_num_groups", c.norm_num_groups);
   const std::string act = f.string("act_fn", "silu");

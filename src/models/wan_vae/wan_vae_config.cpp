@@ -7,48 +7,6 @@
 #include "io/json_fields.h"
 
 namespace uspdit::models::wan_vae {
-namespace {
-
-std::vector<double> number_list(const io::JsonFields& f, const char* key, std::vector<double> fallback) {
-  const io::Json* v = f.find(key);
-  if (!v) return fallback;
-  require(v->is_array(),
-          f.source() + ": field '" + key + "' is " + v->type_name() + ", expected an array of numbers");
-  std::vector<double> out;
-  for (size_t i = 0; i < v->size(); ++i) {
-    require(v->item(i).is_number(), f.source() + ": field '" + key + "' must hold numbers only");
-    out.push_back(v->item(i).as_number());
-  }
-  return out;
-}
-
-std::vector<int64_t> int_list(const io::JsonFields& f, const char* key, std::vector<int64_t> fallback) {
-  const io::Json* v = f.find(key);
-  if (!v) return fallback;
-  require(v->is_array(),
-          f.source() + ": field '" + key + "' is " + v->type_name() + ", expected an array of integers");
-  std::vector<int64_t> out;
-  for (size_t i = 0; i < v->size(); ++i) {
-    require(v->item(i).is_int(), f.source() + ": field '" + key + "' must hold integers only");
-    out.push_back(v->item(i).as_int());
-  }
-  return out;
-}
-
-std::vector<bool> bool_list(const io::JsonFields& f, const char* key, std::vector<bool> fallback) {
-  const io::Json* v = f.find(key);
-  if (!v) return fallback;
-  require(v->is_array(),
-          f.source() + ": field '" + key + "' is " + v->type_name() + ", expected an array of booleans");
-  std::vector<bool> out;
-  for (size_t i = 0; i < v->size(); ++i) {
-    require(v->item(i).is_bool(), f.source() + ": field '" + key + "' must hold booleans only");
-    out.push_back(v->item(i).as_bool());
-  }
-  return out;
-}
-
-}  // namespace
 
 std::vector<WanVaeStage> decoder_stages(const WanVaeConfig& c) {
   // Widths from the lowest resolution up: [base·mult.back()] + base·reversed(mult).
@@ -123,11 +81,11 @@ WanVaeConfig wan_vae_config_from_json(const io::Json& json, const std::string& s
   // decoder_base_dim (Wan 2.2 option) replaces base_dim on the decoder side when set.
   c.base_dim = f.integer("decoder_base_dim", c.base_dim);
   c.z_dim = f.integer("z_dim", c.z_dim);
-  c.dim_mult = int_list(f, "dim_mult", c.dim_mult);
+  c.dim_mult = f.integers("dim_mult", c.dim_mult);
   c.num_res_blocks = f.integer("num_res_blocks", c.num_res_blocks);
-  c.temporal_downsample = bool_list(f, "temperal_downsample", c.temporal_downsample);
-  c.latents_mean = number_list(f, "latents_mean", c.latents_mean);
-  c.latents_std = number_list(f, "latents_std", c.latents_std);
+  c.temporal_downsample = f.booleans("temperal_downsample", c.temporal_downsample);
+  c.latents_mean = f.numbers("latents_mean", c.latents_mean);
+  c.latents_std = f.numbers("latents_std", c.latents_std);
   validate(c, source);
   return c;
 }
