@@ -133,10 +133,10 @@ std::optional<std::vector<int64_t>> Args::get_ints(const std::string& name, size
   const auto& values = given_.at(normalise(name));
   std::string given;
   for (const auto& v : values) given += (given.empty() ? "" : " ") + v;
+  // `what` shows the form and an example, which is the fix.
   require(values.size() == count, "--" + name + " takes " + std::to_string(count) + " values, " + what +
                                       ", got " + std::to_string(values.size()) +
-                                      (given.empty() ? "" : " ('" + given + "')") + ": write e.g. --" + name +
-                                      " " + what);
+                                      (given.empty() ? "" : " ('" + given + "')"));
   std::vector<int64_t> out;
   for (const auto& v : values) out.push_back(to_int(name, v));
   return out;
