@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/clip/clip_config.h"
+#include "models/common/checked_load.h"
 #include "models/common/tensor_spec.h"
 #include "nn/layers.h"
 
@@ -33,11 +34,9 @@ struct ClipTextWeights {
 // Every tensor the text tower reads, held in the run dtype (as transformers' .to(fp16) does).
 std::vector<TensorSpec> clip_text_tensor_specs(const ClipTextConfig& config);
 
-struct ClipNameIndex {
-  std::string prefix;                               // "text_model." or ""
-  std::map<std::string, std::string> file_name_of;  // engine name -> name in the file
-  std::vector<std::string> ignored;                 // vision tower, projections, logit_scale, position_ids
-  std::vector<std::string> unexpected;              // names no rule explains
+// prefix: "text_model." or ""; unexpected: names no rule explains.
+struct ClipNameIndex : MappedNames {
+  std::vector<std::string> ignored;  // vision tower, projections, logit_scale, position_ids
 };
 ClipNameIndex index_clip_names(const std::vector<std::string>& file_names, const ClipTextConfig& config);
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "models/common/checked_load.h"
 #include "models/common/tensor_spec.h"
 #include "models/llama/llama_config.h"
 
@@ -38,11 +39,9 @@ int64_t layers_for_skip(const LlamaConfig& config, int64_t skip);
 std::vector<TensorSpec> llama_tensor_specs(const LlamaConfig& config, int64_t skip);
 
 // Tensor names in a checkpoint, sorted into what the encoder may read and what it never does.
-struct LlamaNameIndex {
-  std::string prefix;                               // "model." (LlamaForCausalLM) or ""
-  std::map<std::string, std::string> file_name_of;  // engine name -> name in the file
-  std::vector<std::string> ignored;                 // lm_head.weight, rotary inv_freq buffers
-  std::vector<std::string> unexpected;              // names no rule explains (or layers >= n)
+// prefix: "model." (LlamaForCausalLM) or ""; unexpected: names no rule explains.
+struct LlamaNameIndex : MappedNames {
+  std::vector<std::string> ignored;  // lm_head.weight, rotary inv_freq buffers
 };
 LlamaNameIndex index_llama_names(const std::vector<std::string>& file_names, const LlamaConfig& config);
 
