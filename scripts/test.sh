@@ -20,6 +20,11 @@ if [ "${USPDIT_SKIP_CUDA:-0}" != 1 ]; then
   (cd "$root/build-cuda" && ctest -R '^gpu_unit$' --output-on-failure --timeout 900)
 fi
 (cd "$root/build" && ctest --output-on-failure --timeout 900)
+# Every libFuzzer target (fuzz/: the file parsers, the tokenizers, the flag parser) a few seconds
+# on its seed corpus, with ASan + UBSan; the long runs are in bench/fuzz.md.
+start=$SECONDS
+"$root/scripts/fuzz.sh" --smoke
+echo "[test] fuzz build + smoke in $((SECONDS - start)) s"
 # The prepared GPU check, dry-run on the CPU with build/ (about a minute on 2 cores), so that the
 # script a lent GPU machine runs (bench/gpu.md) is exercised on every run.
 "$root/scripts/gpu_check.sh" --cpu --out "$root/out/gpu_check_cpu"

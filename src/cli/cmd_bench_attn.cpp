@@ -11,6 +11,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory_budget.h"
 #include "core/timer.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
@@ -54,6 +55,15 @@ int run_bench_attn(Args& args) {
   require(p.text_len >= 0 && p.text_padding >= 0 && p.text_padding <= p.text_len,
           "--text-padding must be between 0 and --text-len");
   require(iters >= 1 && warmup >= 0, "--iters must be >= 1 and --warmup >= 0");
+  // Every rank draws the global q, k and v before taking its shard.
+  core::require_fits_in_memory(
+      3.0 * static_cast<double>(p.batch) *
+          (static_cast<double>(p.seq_len) + static_cast<double>(p.text_len)) * static_cast<double>(p.heads) *
+          static_cast<double>(p.head_dim) * static_cast<double>(c10::elementSize(p.dtype)),
+      "bench-attn with batch " + std::to_string(p.batch) + ", " + std::to_string(p.seq_len) + "+" +
+          std::to_string(p.text_len) + " tokens, " + std::to_string(p.heads) + " heads x " +
+          std::to_string(p.head_dim),
+      "the global q, k and v on every rank", "use a smaller --seq-len/--heads/--batch");
 
   auto rt = parallel::Runtime::start(device, comm);
   parallel::validate_degrees(degrees, rt->world_size(), static_cast<int>(p.heads),

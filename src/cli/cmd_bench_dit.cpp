@@ -12,6 +12,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/timer.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
@@ -51,6 +52,14 @@ int run_bench_dit(Args& args) {
   require(height % 16 == 0 && width % 16 == 0,
           "--height and --width must be multiples of 16 (VAE 8× then patch 2×)");
   require(frames % 4 == 1, "--num-frames must be 4n+1 (the VAE compresses time 4×)");
+  // In doubles: an absurd size must be refused, not overflow the token count below.
+  const double latent_elements = static_cast<double>(batch) * 16 * static_cast<double>((frames - 1) / 4 + 1) *
+                                 static_cast<double>(height / 8) * static_cast<double>(width / 8);
+  core::require_fits_in_memory(latent_elements * 4 * 2,
+                               "bench dit at " + std::to_string(height) + "x" + std::to_string(width) + ", " +
+                                   std::to_string(frames) + " frames, batch " + std::to_string(batch),
+                               "its fp32 latent input and output alone",
+                               "use a smaller --height/--width/--num-frames/--batch");
 
   // The device first: the random weights are drawn on the CPU and placed there.
   auto rt = parallel::Runtime::start(device, comm);

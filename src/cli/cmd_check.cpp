@@ -28,23 +28,6 @@ namespace {
 
 constexpr int kFlaggedExitCode = 3;
 
-const char kHelp[] =
-    "usage: mpirun -np N uspdit check [--bytes B] [--iters K] [--min-inter-node-gbps G] [--json]\n"
-    "\n"
-    "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
-    "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
-    "median of their peers (or, inter-node, under G GB/s) and environment settings known to slow\n"
-    "runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1, OMPI_MCA_btl without shared memory, ...).\n"
-    "\n"
-    "  --bytes B                 bandwidth message size in bytes (default 16777216)\n"
-    "  --iters K                 timed repetitions of the bandwidth message, median kept (default 5)\n"
-    "  --min-inter-node-gbps G   also flag inter-node links under G GB/s (default: none)\n"
-    "  --json                    print the report as JSON\n"
-    "  --simulate-ranks-per-node N   treat ranks [kN, (k+1)N) as node k, to exercise the inter-node\n"
-    "                            schedule on one machine (testing only: the links are not real)\n"
-    "\n"
-    "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure\n";
-
 // Host name of every node (its first rank's), so a flagged "node 1" is a machine one can log into.
 std::vector<std::string> node_hostnames(parallel::Communicator& world, const parallel::NodeInfo& nodes) {
   constexpr int64_t kLen = 64;
@@ -185,10 +168,6 @@ void print_json(const Report& r, int status) {
 }  // namespace
 
 int run_check(Args& args) {
-  if (args.flag("help")) {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
   Report report;
   report.options.bandwidth_bytes = args.get_int("bytes", report.options.bandwidth_bytes);
   const int64_t iters = args.get_int("iters", report.options.iters);

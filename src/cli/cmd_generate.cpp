@@ -17,6 +17,8 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory_budget.h"
+#include "core/utf8_check.h"
 #include "parallel/agreement.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
@@ -30,26 +32,33 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kUsage =
-    "usage: uspdit generate --ckpt_dir DIR --prompt TEXT [--task t2v-1.3B|t2v-14B] [--size W*H | --width W "
-    "--height H] [--frame_num 81] [--sample_steps 50] [--sample_shift 5] [--sample_guide_scale 5] "
-    "[--sample_solver unipc|dpm++|euler] [--schedule diffusers|original] [--negative_prompt TEXT] "
-    "[--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] [--save_file out.mp4] "
-    "[--save_frames DIR] [--dtype bf16|fp32] [--text-dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
-    "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] "
-    "[--device auto|cuda|cpu] [--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]; or "
-    "HunyuanVideo with sample_video.py's flags: --model-base ckpts --video-size 720 1280 --video-length 129 "
-    "--infer-steps 50 --flow-reverse ...\n"
-    "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with its "
-    "scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's generate.py, "
-    "unipc, shift 5, Wan's default negative prompt); --schedule picks the other; --sample_solver and "
-    "--sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5; --dtype bf16 sets the "
-    "text encoder and the DiT (--text-dtype overrides the text encoder); the VAE and sampler run in fp32.";
-
 void require_writable_dir(const fs::path& dir, const std::string& flag) {
   const fs::path d = dir.empty() ? fs::path(".") : dir;
   require(fs::is_directory(d), flag + ": directory " + d.string() + " does not exist; create it first");
   require(access(d.c_str(), W_OK) == 0, flag + ": directory " + d.string() + " is not writable");
+}
+
+void require_utf8(const std::string& text, const std::string& what) {
+  const size_t bad = core::first_invalid_utf8(text);
+  if (bad == std::string::npos) return;
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[bad]));
+  throw UsageError(what + " is not valid UTF-8 (byte " + byte + " at offset " + std::to_string(bad) +
+                   "): give the text in UTF-8");
+}
+
+// The decoded video alone (fp32 RGB, then its 8-bit copy, both on rank 0) must fit the machine:
+// a size or frame count that cannot is refused before any weight is read.
+void require_video_fits(const pipeline::T2vRequest& request) {
+  const auto& shape = request.latent_shape;  // [1, C, T, h, w]: VAE 4x in time, 8x in space
+  if (shape.size() != 5) return;
+  const double frames = static_cast<double>(shape[2] - 1) * 4 + 1;
+  const double pixels = frames * static_cast<double>(shape[3]) * 8 * static_cast<double>(shape[4]) * 8;
+  core::require_fits_in_memory(
+      pixels * (3 * 4 + 3),
+      "a " + std::to_string(shape[3] * 8) + "x" + std::to_string(shape[4] * 8) +
+          " (height x width) video of " + std::to_string(static_cast<int64_t>(frames)) + " frames",
+      "its decoded frames in fp32 and 8-bit RGB on rank 0", "use a smaller size or fewer frames");
 }
 
 std::string timestamp() {
@@ -62,10 +71,6 @@ std::string timestamp() {
 }  // namespace
 
 int run_generate(Args& args) {
-  if (args.flag("help")) {
-    std::printf("%s\n", kUsage);
-    return 0;
-  }
   // Where the model is: Wan's --ckpt_dir, xDiT's --model, sample_video.py's --model-base.
   const auto location = args.get_any({"ckpt-dir", "model", "model-base"});
   parallel::ParallelDegrees degrees;
@@ -84,7 +89,8 @@ int run_generate(Args& args) {
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
   require(location.has_value(),
-          std::string("--ckpt_dir (HunyuanVideo: --model-base) is required. ") + kUsage);
+          "--ckpt_dir DIR (HunyuanVideo: --model-base DIR) is required: the model folder; `uspdit generate "
+          "--help` lists the flags");
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1,
           "--warmup_steps must be >= 0 and --n_repeats >= 1");
 
@@ -100,6 +106,7 @@ int run_generate(Args& args) {
   const int crf = static_cast<int>(args.get_int("crf", family->t2v.crf));
   args.finish();
   require(fps >= 1 && fps <= 240, "--fps must be 1..240");
+  require(crf >= 0 && crf <= 51, "--crf must be 0..51 (H.264: 0 lossless, 23 x264's default)");
   job->apply_settings(settings, rt->device());
   settings.device = rt->device();
 
@@ -107,6 +114,9 @@ int run_generate(Args& args) {
   job->validate();
   parallel::validate_degrees(degrees, rt->world_size(), job->heads(), job->model_label(), true);
   const auto request = job->request();
+  require_utf8(request.prompt, "--prompt");
+  require_utf8(request.negative_prompt, "the negative prompt");
+  require_video_fits(request);
   require(degrees.cfg == 1 || request.guided, job->no_guidance_hint());
   const std::string output = job->output_path();
   require(fs::path(output).extension() == ".mp4", "--save_file " + output + ": the video is written as .mp4");

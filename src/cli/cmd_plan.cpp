@@ -13,37 +13,6 @@
 namespace uspdit::cli {
 namespace {
 
-void print_help() {
-  std::printf(
-      "usage: uspdit plan (--model NAME | --heads N [--head-dim D]) [--seq-len L] [--layers K]\n"
-      "                   [--gpus-per-node G] [--nodes N] [--cfg] [--dtype bf16|fp16|fp32|fp8] [--json]\n\n"
-      "Lists every (ulysses, ring, cfg) mesh that can run the model on N nodes x G GPUs, the bytes one\n"
-      "rank sends per attention call and per DiT step (to GPUs on its node vs. other nodes), and\n"
-      "recommends one. Traffic is the USP formulas: Ulysses 4(U-1)/U (L/P) H D and Ring 2(R-1) (L/P) H D\n"
-      "elements per rank and call, P = U R, shown for the rank that sends the most between nodes.\n\n"
-      "  --model NAME       one of (aliases in brackets; defaults used unless overridden):\n");
-  for (const auto& m : pipeline::plan_models()) {
-    std::string aliases;
-    for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
-    std::printf(
-        "                       %s [%s]\n                         %d heads x %d, %d attention layers, "
-        "--seq-len %lld (%s)\n",
-        m.name.c_str(), aliases.c_str(), m.heads, m.head_dim, m.layers,
-        static_cast<long long>(m.default_seq_len), m.default_shape.c_str());
-  }
-  std::printf(
-      "  --heads N          attention heads of a model not in the catalogue (instead of --model)\n"
-      "  --head-dim D       with --heads; default 128\n"
-      "  --seq-len L        video tokens per sample; the model's default above, required with --heads\n"
-      "  --layers K         attention layers per DiT step; the model's default above, 1 with --heads\n"
-      "  --gpus-per-node G  default 8\n"
-      "  --nodes N          default 1\n"
-      "  --cfg              the pipeline uses classifier-free guidance: also consider cfg degree 2\n"
-      "                     (--use_cfg_parallel), which puts the two branches on separate halves\n"
-      "  --dtype T          activation dtype: bf16 (default), fp16, fp32, fp8\n"
-      "  --json             print one JSON object instead of the table\n");
-}
-
 std::string json_string(const std::string& text) {
   std::string out = "\"";
   for (unsigned char ch : text) {
@@ -163,10 +132,6 @@ int to_int(int64_t value, const std::string& flag) {
 }  // namespace
 
 int run_plan(Args& args) {
-  if (args.flag("help")) {
-    print_help();
-    return 0;
-  }
   const std::optional<std::string> model_name = args.get("model");
   const bool has_heads = args.has("heads"), has_head_dim = args.has("head-dim");
   const int64_t heads = args.get_int("heads", 0);

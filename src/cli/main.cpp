@@ -9,11 +9,14 @@
 #include <torch/version.h>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "core/device.h"
 #include "core/device_errors.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/memory.h"
+#include "core/path_error.h"
+#include "parallel/library_versions.h"
 
 namespace {
 
@@ -46,13 +49,23 @@ void print_usage(FILE* out) {
                "bench-attn --ulysses-degree 2 --ring-degree 2 --verify`.\n");
 }
 
-// The version, libtorch's, and what this build can run on.
+// The version, libtorch's, what this build can run on, and the communication libraries.
 void print_version() {
   const auto gpus = uspdit::core::probe_accelerators();
   const std::string visible = gpus.backend_linked ? ", " + std::to_string(gpus.count) + " GPU(s) visible" : "";
   std::printf("uspdit %s (libtorch %d.%d.%d; %s build%s)\n", USPDIT_VERSION, TORCH_VERSION_MAJOR,
               TORCH_VERSION_MINOR, TORCH_VERSION_PATCH, gpus.backend_linked ? (gpus.rocm ? "ROCm" : "CUDA") : "CPU",
               visible.c_str());
+  for (const auto& line : uspdit::parallel::communication_library_versions())
+    std::printf("%s\n", line.c_str());
+}
+
+// `uspdit <command> --help` (or -h anywhere among its flags).
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+  }
+  return false;
 }
 
 // The rank as the launcher states it, for error lines printed before (or without) MPI.
@@ -87,11 +100,21 @@ int main(int argc, char** argv) {
   }
   for (const auto& command : kCommands) {
     if (name != command.name) continue;
+    const uspdit::cli::CommandHelp* help = uspdit::cli::command_help(name);
+    if (asks_for_help(argc, argv)) {
+      std::fputs(uspdit::cli::render_help(*help).c_str(), stdout);
+      return 0;
+    }
     try {
       uspdit::cli::Args args(name, std::vector<std::string>(argv + 2, argv + argc));
+      args.list(uspdit::cli::listed_flags(*help));
       return command.run(args);
     } catch (const uspdit::UsageError& e) {
       std::fprintf(stderr, "%suspdit %s: error: %s\n", rank_prefix().c_str(), name.c_str(), e.what());
+      return uspdit::kUsageExitCode;
+    } catch (const std::filesystem::filesystem_error& e) {
+      std::fprintf(stderr, "%suspdit %s: error: %s\n", rank_prefix().c_str(), name.c_str(),
+                   uspdit::core::describe_path_error(e).c_str());
       return uspdit::kUsageExitCode;
     } catch (const c10::Error& e) {
       // libtorch's own errors carry a C++ backtrace after the message: one line is the report.

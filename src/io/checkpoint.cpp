@@ -83,6 +83,17 @@ std::shared_ptr<const TensorSource> open_checkpoint(const std::string& path, con
                      "') selects a state dict inside a torch .pt/.pth file; this is not one");
   }
   if (ends_with(file, ".json")) return SafetensorsIndex::open(file);
+  // Neither zip nor (by name) safetensors: say what the file is not, rather than report a
+  // safetensors header length read from text.
+  const auto size = fs::file_size(file, ec);
+  if (!ec && size == 0)
+    throw UsageError("checkpoint " + file + " is empty (0 bytes): an unfinished download?");
+  if (ends_with(file, ".pt") || ends_with(file, ".pth") || ends_with(file, ".bin") ||
+      ends_with(file, ".ckpt")) {
+    throw UsageError("checkpoint " + file +
+                     " is not a PyTorch zip archive (torch.save's format since 1.6): a legacy or damaged "
+                     "file, or not a checkpoint; re-save it with torch.save or convert it to safetensors");
+  }
   return SafetensorsFile::open(file);
 }
 

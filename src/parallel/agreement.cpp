@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/path_error.h"
 
 namespace uspdit::parallel {
 
@@ -19,6 +20,9 @@ void run_agreed(Communicator& comm, const std::function<void()>& step) {
   } catch (const UsageError& e) {
     failed = true;
     message = e.what();
+  } catch (const std::filesystem::filesystem_error& e) {
+    failed = true;
+    message = core::describe_path_error(e);
   } catch (const std::exception& e) {
     failed = true;
     message = e.what();
@@ -53,6 +57,10 @@ void run_agreed(Bootstrap& rendezvous, const std::string& key, const std::functi
     step();
   } catch (const UsageError& e) {
     const std::string text = e.what();
+    mine.assign(1, kUsage);
+    mine.insert(mine.end(), text.begin(), text.end());
+  } catch (const std::filesystem::filesystem_error& e) {
+    const std::string text = core::describe_path_error(e);
     mine.assign(1, kUsage);
     mine.insert(mine.end(), text.begin(), text.end());
   } catch (const std::exception& e) {

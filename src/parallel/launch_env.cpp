@@ -82,6 +82,19 @@ LaunchEnv read_launch_env(const EnvLookup& env) {
     e.agent_store = agent_store && (*agent_store == "True" || *agent_store == "true" || *agent_store == "1");
     e.restart_count = read_int(env, "TORCHELASTIC_RESTART_COUNT").value_or(0);
     check_consistent(e, "RANK", "WORLD_SIZE");
+    // RANK/WORLD_SIZE/LOCAL_WORLD_SIZE without torchrun's own TORCHELASTIC_RUN_ID may be left over
+    // in the shell: when an MPI launcher started this process and counts differently, say which.
+    if (!env("TORCHELASTIC_RUN_ID")) {
+      for (const char* mpi_size : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+        const auto size = read_int(env, mpi_size);
+        require(!size || *size == e.world_size,
+                std::string("RANK/WORLD_SIZE/LOCAL_WORLD_SIZE (torchrun's, WORLD_SIZE=") +
+                    std::to_string(e.world_size) + ") contradict the MPI launcher's " + mpi_size + "=" +
+                    std::to_string(size.value_or(0)) +
+                    ": unset RANK, WORLD_SIZE and LOCAL_WORLD_SIZE (left over in the shell?) or launch "
+                    "with torchrun alone");
+      }
+    }
     require(e.world_size == 1 || (!e.master_addr.empty() && e.master_port > 0),
             "torchrun launch without MASTER_ADDR/MASTER_PORT; pass --master_addr and --master_port to torchrun");
     return e;

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "parallel/agreement.h"
 #include "parallel/bootstrap.h"
+#include "parallel/library_versions.h"
 #include "parallel/mpi_communicator.h"
 #include "parallel/staged_communicator.h"
 
@@ -277,6 +278,22 @@ Runtime::~Runtime() {
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Finalize();
   }
+}
+
+std::vector<std::string> communication_library_versions() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int length = 0;
+  MPI_Get_library_version(text, &length);  // allowed before MPI_Init
+  std::string mpi(text, static_cast<size_t>(std::max(length, 0)));
+  mpi = mpi.substr(0, mpi.find_first_of("\n\r"));
+  // Open MPI: "Open MPI v4.1.4, package: Debian OpenMPI, ident: ..."; MPICH: "MPICH Version: 4.0 ...".
+  std::vector<std::string> lines = {"MPI: " + mpi.substr(0, mpi.find(", package"))};
+#ifdef USPDIT_HAVE_NCCL
+  lines.push_back(gpu_library_versions());
+#else
+  lines.push_back("CUDA/NCCL: not in this build (BUILD_TYPE=cuda scripts/build.sh builds them)");
+#endif
+  return lines;
 }
 
 }  // namespace uspdit::parallel

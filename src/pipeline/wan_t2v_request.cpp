@@ -1,5 +1,6 @@
 #include "pipeline/wan_t2v_request.h"
 
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -59,8 +60,10 @@ void validate(const WanT2vRequest& r) {
           "size " + std::to_string(r.width) + "x" + std::to_string(r.height) +
               ": width and height must be positive multiples of 16 (VAE 8x, then 2x2 patches), e.g. 832*480");
   require(r.steps >= 1, "--sample_steps/--num_inference_steps must be >= 1");
-  require(r.shift > 0, "--sample_shift must be > 0 (Wan: 5.0; 8-12 suggested for 1.3B)");
-  require(r.guide_scale >= 0, "--sample_guide_scale/--guidance_scale must be >= 0 (Wan: 5.0)");
+  require(r.shift > 0 && std::isfinite(r.shift),
+          "--sample_shift must be > 0 and finite (Wan: 5.0; 8-12 suggested for 1.3B)");
+  require(r.guide_scale >= 0 && std::isfinite(r.guide_scale),
+          "--sample_guide_scale/--guidance_scale must be >= 0 and finite (Wan: 5.0)");
   require(r.seed >= 0, "--base_seed/--seed must be >= 0");
   require(r.text_len >= 0, "--text-len must be >= 0 (0: the model's own, 512)");
 }

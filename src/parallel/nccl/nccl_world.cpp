@@ -84,4 +84,23 @@ std::unique_ptr<Communicator> make_nccl_world(const LaunchEnv& env, Bootstrap& b
   return std::make_unique<NcclCommunicator>(comm, device);
 }
 
+std::string gpu_library_versions() {
+  // CUDA versions are major*1000 + minor*10, NCCL's (2.19 on) major*10000 + minor*100 + patch.
+  const auto cuda = [](int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); };
+  const auto nccl = [](int v) {
+    return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100);
+  };
+  int loaded = 0, driver = 0;
+  const bool nccl_ok = ncclGetVersion(&loaded) == ncclSuccess;
+  const bool driver_ok = gpu::driver_get_version(&driver) == gpu::kSuccess && driver > 0;
+#ifdef USE_ROCM
+  const std::string runtime = "HIP " + std::to_string(gpu::kRuntimeVersion);
+#else
+  const std::string runtime = "CUDA runtime " + cuda(gpu::kRuntimeVersion);
+#endif
+  return runtime + " (built), driver " + (driver_ok ? cuda(driver) : std::string("none")) + ", NCCL " +
+         (nccl_ok ? nccl(loaded) : std::string("unknown")) + " (loaded; built " + nccl(NCCL_VERSION_CODE) +
+         ")";
+}
+
 }  // namespace uspdit::parallel

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "parallel/bootstrap.h"
 #include "parallel/communicator.h"
@@ -20,5 +21,9 @@ int select_cuda_device(const LaunchEnv& env);
 // `bootstrap`, and joins the env.world_size ranks with ncclCommInitRank. Collective over all
 // ranks. Throws std::runtime_error naming the failing call.
 std::unique_ptr<Communicator> make_nccl_world(const LaunchEnv& env, Bootstrap& bootstrap);
+
+// "CUDA runtime 12.8 (built), driver 12.9, NCCL 2.27.3 (loaded; built 2.27.3)" for --version; no
+// GPU needed (driver 0: none installed).
+std::string gpu_library_versions();
 
 }  // namespace uspdit::parallel

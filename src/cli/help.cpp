@@ -1,0 +1,321 @@
+#include "cli/help.h"
+
+#include <map>
+
+#include "pipeline/family_registry.h"
+
+namespace uspdit::cli {
+namespace {
+
+// Flags every tensor-running command shares (cli/args.h).
+const FlagHelp kDevice{
+    {"device"}, "auto|cuda|cpu", "where tensors live; auto: the GPU when one is visible", "auto"};
+const FlagHelp kComm{{"comm"},
+                     "auto|nccl|host-staged",
+                     "how GPU tensors travel between ranks (CPU tensors always use MPI)",
+                     "$USPDIT_COMM, else auto"};
+const FlagHelp kThreads{{"threads"}, "N", "intra-op CPU threads per rank; 0 keeps libtorch's choice", "0"};
+const FlagHelp kUlysses{{"ulysses-degree", "ulysses-size"},
+                        "U",
+                        "Ulysses (all-to-all over heads) degree of the mesh; U x R (x cfg) = ranks",
+                        "1"};
+const FlagHelp kRing{{"ring-degree", "ring-size"}, "R", "Ring (K/V passed around) degree of the mesh", "1"};
+const FlagHelp kJoint{{"joint-strategy"},
+                      "auto|split|front|rear",
+                      "HunyuanVideo: where the text tokens join the video sequence across ranks",
+                      "auto"};
+
+CommandHelp generate_help() {
+  CommandHelp h;
+  h.usage =
+      "uspdit generate --ckpt_dir DIR --prompt TEXT [flags]   (HunyuanVideo: --model-base DIR, "
+      "sample_video.py's flags)";
+  h.about =
+      "Text to video: the model family is found from the folder, and each family reads its reference "
+      "script's flag names.\n"
+      "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with its "
+      "scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's generate.py, "
+      "unipc, shift 5, Wan's default negative prompt); --schedule picks the other; --sample_solver and "
+      "--sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5; --dtype bf16 sets the "
+      "text encoder and the DiT (--text-dtype overrides the text encoder); the VAE and sampler run in fp32.";
+  h.sections.push_back(
+      {"every model",
+       {{{"ckpt-dir", "model", "model-base"},
+         "DIR",
+         "the model folder (original release or -Diffusers)",
+         "required"},
+        kUlysses,
+        kRing,
+        {{"use-cfg-parallel"},
+         "",
+         "run the two guidance branches on two halves of the ranks (cfg degree 2)",
+         "off"},
+        {{"save-frames"}, "DIR", "also write every frame as PNG into DIR (it must exist)", "none"},
+        {{"bench-output"}, "DIR", "write a benchmark JSON report into DIR", "none"},
+        {{"warmup-steps"}, "N", "denoising steps run and discarded before the timed run", "0"},
+        {{"n-repeats"}, "N", "timed repetitions of the whole generation", "1"},
+        {{"serial-vae"}, "", "decode the video on one rank instead of spreading the VAE over all", "off"},
+        {{"text-encoder-on-every-rank"}, "", "every rank encodes the prompt (no broadcast)", "off"},
+        {{"no-progress"}, "", "no per-step progress line", "off"},
+        {{"fps"}, "N", "frames per second of the mp4 (1..240)", "the model's (Wan 16, HunyuanVideo 24)"},
+        {{"crf"}, "N", "H.264 quality, lower is better", "the model's (Wan 10, HunyuanVideo 25)"},
+        kThreads,
+        kDevice,
+        kComm}});
+  h.sections.push_back(
+      {"Wan 2.1 (generate.py and xDiT names)",
+       {{{"prompt"}, "TEXT", "what the video shows", "required"},
+        {{"negative-prompt"}, "TEXT", "what guidance steers away from", "the folder's reference (see above)"},
+        {{"task"}, "t2v-1.3B|t2v-14B", "generate.py's task; checked against the folder", "from the folder"},
+        {{"size"}, "W*H", "generate.py's frame size, e.g. 832*480", "1280*720"},
+        {{"width"}, "W", "frame width (xDiT)", "1280"},
+        {{"height"}, "H", "frame height (xDiT)", "720"},
+        {{"frame-num", "num-frames"}, "N", "frames, 4n+1", "81"},
+        {{"sample-steps", "num-inference-steps"}, "N", "denoising steps", "50 (or the folder's)"},
+        {{"sample-shift", "shift", "flow-shift"},
+         "S",
+         "flow shift of the sigmas",
+         "the folder's (original: 5)"},
+        {{"sample-solver", "solver"}, "unipc|dpm++|euler", "the sampler", "the folder's (original: unipc)"},
+        {{"schedule"}, "diffusers|original", "which reference to sample as", "from the folder"},
+        {{"sample-guide-scale", "guidance-scale"}, "G", "classifier-free guidance scale", "5"},
+        {{"base-seed", "seed"}, "N", "noise seed", "0"},
+        {{"text-len", "max-sequence-length"}, "N", "text tokens the encoder pads to", "the model's (512)"},
+        {{"save-file"}, "FILE.mp4", "the video", "generate.py's name in the current folder"},
+        {{"dtype"}, "bf16|fp32", "the text encoder's and the DiT's dtype", "bf16"},
+        {{"text-dtype", "t5-dtype"}, "bf16|fp32", "the text encoder's dtype alone", "--dtype"},
+        {{"enable-tiling"}, "", "decode in overlapping tiles (less memory, approximate)", "off"},
+        {{"vae-tile-size"}, "PIXELS", "tile size with --enable_tiling (multiple of 8)", "256"},
+        {{"vae-tile-stride"}, "PIXELS", "tile stride with --enable_tiling (multiple of 8)", "192"},
+        {{"enable-slicing"}, "", "accepted for xDiT; generate always decodes one sample at a time", "off"},
+        {{"t5-cpu"}, "", "run the umt5 text encoder on the host", "off"},
+        {{"offload-model"}, "true|false", "move each stage off the GPU after use", "false"},
+        {{"t5-checkpoint"}, "FILE", "the text encoder's weights instead of the folder's", "the folder's"},
+        {{"tokenizer"}, "DIR", "the tokenizer instead of the folder's", "the folder's"},
+        {{"vae-checkpoint"}, "FILE", "the VAE's weights instead of the folder's", "the folder's"}}});
+  h.sections.push_back(
+      {"HunyuanVideo (sample_video.py names)",
+       {{{"prompt"}, "TEXT", "what the video shows", "required"},
+        {{"neg-prompt", "negative-prompt"},
+         "TEXT",
+         "the negative branch's prompt (with --cfg-scale > 1)",
+         "empty"},
+        {{"video-size"}, "H W", "frame height and width, rounded up to multiples of 16", "720 1280"},
+        {{"height"}, "H", "frame height (xDiT)", "720"},
+        {{"width"}, "W", "frame width (xDiT)", "1280"},
+        {{"video-length", "num-frames"}, "N", "frames, 4n+1", "129"},
+        {{"infer-steps", "num-inference-steps"}, "N", "denoising steps", "50"},
+        {{"seed"}, "N", "noise seed", "0"},
+        {{"embedded-cfg-scale", "guidance-scale"}, "G", "the guidance-distilled DiT's guidance input", "6"},
+        {{"cfg-scale"}, "G", "true classifier-free guidance when > 1 (a second branch)", "1"},
+        {{"flow-shift"}, "S", "flow shift of the sigmas", "7"},
+        {{"flow-reverse"}, "true|false", "sigmas run 1 -> 0 (what the model is trained for)", "true"},
+        {{"schedule"}, "original|diffusers", "which reference's flow schedule", "original"},
+        {{"dit-weight"}, "FILE", "the DiT's .pt instead of the folder's", "the folder's"},
+        {{"use-fp8"}, "", "load the fp8 DiT release (mp_rank_00_model_states_fp8.pt)", "off"},
+        {{"precision"}, "bf16|fp16|fp32", "the DiT's dtype", "bf16"},
+        {{"vae-precision"}, "bf16|fp16|fp32", "the VAE's dtype", "fp16"},
+        {{"text-encoder-precision"}, "bf16|fp16|fp32", "both text encoders' dtype", "fp16"},
+        {{"vae-tiling"}, "true|false", "decode in tiles as the release does", "true"},
+        {{"use-cpu-offload"}, "", "move each stage off the GPU after use", "off"},
+        {{"save-path"}, "DIR", "folder of the video, named as sample_video.py names it", "./results"},
+        {{"save-file"}, "FILE.mp4", "the video's exact path instead of --save-path's name", "none"},
+        kJoint}});
+  return h;
+}
+
+CommandHelp forward_help() {
+  CommandHelp h;
+  h.usage = "uspdit forward --ckpt-dir DIR --inputs IN.safetensors --output OUT.safetensors [flags]";
+  h.about =
+      "One DiT forward on inputs read from a safetensors file (diffusers' argument names); the output "
+      "`sample` is written to a safetensors file.";
+  h.sections.push_back(
+      {"flags",
+       {{{"ckpt-dir"}, "DIR", "the DiT checkpoint folder", "required"},
+        {{"inputs"}, "FILE", "safetensors with the forward's inputs", "required"},
+        {{"output"}, "FILE", "safetensors to write `sample` to (its folder must exist)", "required"},
+        {{"model"}, "auto|wan2.1|hunyuanvideo", "the model family", "auto (from the folder)"},
+        {{"dtype"}, "fp32|bf16|fp16", "the DiT's dtype", "fp32"},
+        {{"ema"}, "", "HunyuanVideo: the EMA weights", "off"},
+        kJoint,
+        kUlysses,
+        kRing,
+        kThreads,
+        kDevice,
+        kComm}});
+  return h;
+}
+
+CommandHelp plan_help() {
+  CommandHelp h;
+  h.usage = "uspdit plan (--model NAME | --heads N --seq-len L) [flags]";
+  h.about =
+      "Lists every (ulysses, ring, cfg) mesh that can run the model on N nodes x G GPUs, the bytes one\n"
+      "rank sends per attention call and per DiT step (to GPUs on its node vs. other nodes), and\n"
+      "recommends one. Traffic is the USP formulas: Ulysses 4(U-1)/U (L/P) H D and Ring 2(R-1) (L/P) H D\n"
+      "elements per rank and call, P = U R, shown for the rank that sends the most between nodes.\n"
+      "Needs no MPI. Models (aliases in brackets; their defaults apply unless overridden):";
+  for (const auto& m : pipeline::plan_models()) {
+    std::string aliases;
+    for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
+    h.about += "\n  " + m.name + " [" + aliases + "]: " + std::to_string(m.heads) + " heads x " +
+               std::to_string(m.head_dim) + ", " + std::to_string(m.layers) +
+               " attention layers, --seq-len " + std::to_string(m.default_seq_len) + " (" + m.default_shape +
+               ")";
+  }
+  h.sections.push_back(
+      {"flags",
+       {{{"model"}, "NAME", "a model of the list above", "none (then --heads)"},
+        {{"heads"}, "N", "attention heads of a model not in the list", "none"},
+        {{"head-dim"}, "D", "with --heads", "128"},
+        {{"seq-len"}, "L", "video tokens per sample; required with --heads", "the model's"},
+        {{"layers"}, "K", "attention layers per DiT step", "the model's; 1 with --heads"},
+        {{"gpus-per-node"}, "G", "GPUs (ranks) per node", "8"},
+        {{"nodes"}, "N", "nodes", "1"},
+        {{"cfg"}, "", "the pipeline uses classifier-free guidance: also consider cfg degree 2", "off"},
+        {{"dtype"}, "bf16|fp16|fp32|fp8", "activation dtype", "bf16"},
+        {{"json"}, "", "print one JSON object instead of the table", "off"}}});
+  return h;
+}
+
+CommandHelp check_help() {
+  CommandHelp h;
+  h.usage = "mpirun -np N uspdit check [flags]";
+  h.about =
+      "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
+      "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
+      "median of their peers (or, inter-node, under G GB/s) and environment settings known to slow\n"
+      "runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1, OMPI_MCA_btl without shared memory, ...).";
+  h.sections.push_back({"flags",
+                        {{{"bytes"}, "B", "bandwidth message size in bytes", "16777216"},
+                         {{"iters"}, "K", "timed repetitions of the bandwidth message, median kept", "5"},
+                         {{"min-inter-node-gbps"}, "G", "also flag inter-node links under G GB/s", "none"},
+                         {{"json"}, "", "print the report as JSON", "off"},
+                         {{"simulate-ranks-per-node"},
+                          "N",
+                          "treat ranks [kN, (k+1)N) as node k (testing only: the links are not real)",
+                          "0 (the real nodes)"},
+                         kDevice,
+                         kComm}});
+  h.after = "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure";
+  return h;
+}
+
+CommandHelp bench_attn_help() {
+  CommandHelp h;
+  h.usage = "mpirun -np P uspdit bench-attn [flags]   (also `uspdit bench attn`)";
+  h.about =
+      "Times USP attention on a global shape with the given degrees, counts the bytes each rank sends, "
+      "and with --verify compares against single-rank attention.";
+  h.sections.push_back({"flags",
+                        {{{"batch"}, "N", "batch size", "1"},
+                         {{"seq-len"}, "L", "video tokens", "4096"},
+                         {{"heads"}, "N", "attention heads", "24"},
+                         {{"head-dim"}, "D", "head dimension", "64"},
+                         {{"text-len"}, "N", "joint text tokens (HunyuanVideo-style)", "0"},
+                         {{"text-padding"}, "N", "padding tokens among the text tokens", "0"},
+                         {{"seed"}, "N", "seed of the random inputs", "0"},
+                         {{"dtype"}, "fp32|bf16|fp16", "dtype of the inputs", "fp32"},
+                         kUlysses,
+                         kRing,
+                         kJoint,
+                         {{"iters"}, "N", "timed iterations", "5"},
+                         {{"warmup"}, "N", "untimed iterations first", "1"},
+                         {{"verify"}, "", "compare with single-rank attention", "off"},
+                         kThreads,
+                         kDevice,
+                         kComm}});
+  return h;
+}
+
+CommandHelp bench_dit_help() {
+  CommandHelp h;
+  h.usage = "mpirun -np P uspdit bench dit [flags]   (also `uspdit bench-dit`)";
+  h.about =
+      "Times one DiT forward step with random weights in the real layout, on any mesh; the layer count is "
+      "settable so that a full-width block fits a small machine.";
+  h.sections.push_back(
+      {"flags",
+       {{{"model"},
+         "NAME",
+         "wan2.1-t2v-1.3b, wan2.1-t2v-14b, hunyuanvideo (see `uspdit plan --help`)",
+         "wan2.1-t2v-1.3b"},
+        {{"layers"}, "N", "DiT blocks (HunyuanVideo: double-stream blocks)", "2"},
+        {{"single-layers"}, "N", "HunyuanVideo: single-stream blocks", "--layers (HunyuanVideo), else 0"},
+        {{"dtype"}, "fp32|bf16|fp16", "weights' and activations' dtype", "fp32"},
+        {{"height"}, "H", "frame height in pixels (multiple of 16)", "128"},
+        {{"width"}, "W", "frame width in pixels (multiple of 16)", "128"},
+        {{"num-frames", "frame-num"}, "N", "frames, 4n+1", "9"},
+        {{"text-len"}, "N", "text tokens", "512"},
+        {{"text-padding"}, "N", "padding tokens among them", "0"},
+        {{"batch"}, "N", "batch size", "1"},
+        kUlysses,
+        kRing,
+        kJoint,
+        {{"iters"}, "N", "timed steps", "3"},
+        {{"warmup"}, "N", "untimed steps first", "1"},
+        kThreads,
+        kDevice,
+        kComm}});
+  return h;
+}
+
+std::string wrap(const std::string& text, size_t indent, size_t width) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += std::string(indent, ' ') + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  if (!line.empty()) out += std::string(indent, ' ') + line + "\n";
+  return out;
+}
+
+}  // namespace
+
+const CommandHelp* command_help(const std::string& command) {
+  static const std::map<std::string, CommandHelp> kHelp = {
+      {"generate", generate_help()}, {"forward", forward_help()},       {"plan", plan_help()},
+      {"check", check_help()},       {"bench-attn", bench_attn_help()}, {"bench-dit", bench_dit_help()},
+  };
+  const auto it = kHelp.find(command);
+  return it == kHelp.end() ? nullptr : &it->second;
+}
+
+std::string render_help(const CommandHelp& help) {
+  std::string out = "usage: " + help.usage + "\n\n" + help.about + "\n";
+  out += "\n`_` and `-` in flag names are the same; `--flag=value` works too.\n";
+  for (const auto& section : help.sections) {
+    out += "\n" + section.title + ":\n";
+    for (const auto& flag : section.flags) {
+      std::string head = "  --" + flag.names.front() + (flag.value.empty() ? "" : " " + flag.value);
+      if (flag.names.size() > 1) {
+        head += "   (also";
+        for (size_t i = 1; i < flag.names.size(); ++i) head += " --" + flag.names[i];
+        head += ")";
+      }
+      out += head + "\n";
+      out += wrap(flag.meaning + (flag.fallback.empty() ? "" : "; default: " + flag.fallback), 6, 100);
+    }
+  }
+  if (!help.after.empty()) out += "\n" + help.after + "\n";
+  return out;
+}
+
+std::set<std::string> listed_flags(const CommandHelp& help) {
+  std::set<std::string> names;
+  for (const auto& section : help.sections) {
+    for (const auto& flag : section.flags) names.insert(flag.names.begin(), flag.names.end());
+  }
+  return names;
+}
+
+}  // namespace uspdit::cli
