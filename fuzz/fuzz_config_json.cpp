@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto json = uspdit::io::Json::parse(text, "fuzz.json");
     walk(json, 0);
     if (!json.is_object()) return;
-    const uspdit::io::JsonFields fields(json, "fuzz.json");
+    const std::string source = "fuzz.json";  // JsonFields keeps a reference to it
+    const uspdit::io::JsonFields fields(json, source);
     refused_or_fine([&] { (void)fields.integer("num_layers", 1); });
     refused_or_fine([&] { (void)fields.number("shift", 1.0); });
     refused_or_fine([&] { (void)fields.string("_class_name", ""); });

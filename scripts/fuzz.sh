@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/: clang, ASan + UBSan) in build-fuzz/ and runs each on its
 # committed seed corpus (fuzz/corpus/<target>/), one target at a time.
-#   scripts/fuzz.sh                 FUZZ_RUNS executions per target (default 1000000)
+#   scripts/fuzz.sh                 FUZZ_RUNS executions per target (default 1000000), each run
+#                                   stopped after FUZZ_MAX_SECONDS (default: none) if sooner
 #   scripts/fuzz.sh --smoke         FUZZ_SECONDS seconds per target (default 4): the CI run
 #   scripts/fuzz.sh [...] NAME...   only those targets (args config_json safetensors
 #                                   safetensors_index torch_zip tokenizers)
@@ -41,10 +42,13 @@ for t in "${targets[@]}"; do
     budget=(-max_total_time="${FUZZ_SECONDS:-4}")
   else
     budget=(-runs="${FUZZ_RUNS:-1000000}")
+    [ -z "${FUZZ_MAX_SECONDS:-}" ] || budget+=(-max_total_time="$FUZZ_MAX_SECONDS")
   fi
+  # Flags and prompts are short; files need room for a header and a few tensors.
+  case "$t" in args) max_len=512 ;; tokenizers) max_len=1024 ;; *) max_len=4096 ;; esac
   log="$dir/fuzz_$t.log"
   start=$SECONDS
-  if ! "$dir/fuzz/fuzz_$t" "${budget[@]}" -max_len=4096 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+  if ! "$dir/fuzz/fuzz_$t" "${budget[@]}" -max_len="$max_len" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$dir/crashes/$t-" "$work" "$root/fuzz/corpus/$t" >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "[fuzz] $t: FAILED (input in $dir/crashes/, log $log)" >&2

@@ -83,18 +83,21 @@ std::shared_ptr<const TensorSource> open_checkpoint(const std::string& path, con
                      "') selects a state dict inside a torch .pt/.pth file; this is not one");
   }
   if (ends_with(file, ".json")) return SafetensorsIndex::open(file);
-  // Neither zip nor (by name) safetensors: say what the file is not, rather than report a
-  // safetensors header length read from text.
   const auto size = fs::file_size(file, ec);
   if (!ec && size == 0)
     throw UsageError("checkpoint " + file + " is empty (0 bytes): an unfinished download?");
-  if (ends_with(file, ".pt") || ends_with(file, ".pth") || ends_with(file, ".bin") ||
-      ends_with(file, ".ckpt")) {
+  // Not a zip: safetensors, whatever the name (a .pt may hold either). A torch-named file that is
+  // neither is reported as such, not only by the safetensors header it was read as.
+  const bool torch_named = ends_with(file, ".pt") || ends_with(file, ".pth") || ends_with(file, ".bin") ||
+                           ends_with(file, ".ckpt");
+  try {
+    return SafetensorsFile::open(file);
+  } catch (const UsageError& e) {
+    if (!torch_named) throw;
     throw UsageError("checkpoint " + file +
-                     " is not a PyTorch zip archive (torch.save's format since 1.6): a legacy or damaged "
-                     "file, or not a checkpoint; re-save it with torch.save or convert it to safetensors");
+                     " is neither a PyTorch zip archive (torch.save's format since 1.6) nor safetensors (" +
+                     e.what() + "): a legacy or damaged file, or not a checkpoint");
   }
-  return SafetensorsFile::open(file);
 }
 
 void expect_tensor(const TensorSource& source, const std::string& name, const std::string& context) {

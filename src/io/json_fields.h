@@ -16,6 +16,10 @@ class JsonFields {
  public:
   // Both are referenced, not copied: they must outlive this object.
   JsonFields(const Json& json, const std::string& source) : json_(json), source_(source) {}
+  // A temporary would dangle at once (fuzzing found `JsonFields(json, "config.json")` reading a
+  // destroyed string): refused at compile time.
+  JsonFields(const Json&& json, const std::string& source) = delete;
+  JsonFields(const Json& json, std::string&& source) = delete;
 
   // The field, or nullptr when absent or null.
   const Json* find(const char* key) const;

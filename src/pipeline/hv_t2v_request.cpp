@@ -17,6 +17,9 @@ namespace {
 int64_t aligned(int64_t value, const std::string& what, const std::string& flag,
                 std::vector<std::string>& notes) {
   if (value <= 0) return value;  // validate() names it
+  // Rounding up must not overflow; anything this large is refused by the memory estimate anyway.
+  require(value <= (int64_t{1} << 30), flag + ": " + what + " " + std::to_string(value) +
+                                           " is beyond any video (at most 2^30 pixels a side)");
   const int64_t rounded = align_to(value, 16);
   if (rounded != value) {
     notes.push_back(flag + ": " + what + " " + std::to_string(value) + " rounded up to " +

@@ -168,6 +168,10 @@ TEST(CliHostile, EveryCaseIsRefusedWithOneLineOnEveryRankAndNothingWritten) {
        "more than this machine's"},
       {"overflowing size", 1, "", gen_bare + "--prompt x --size 9000000000000000000*9000000000000000000", 2,
        "more than this machine's"},
+      {"overflowing size (HunyuanVideo)", 1, "",
+       "generate --model-base " + std::string(USPDIT_SOURCE_DIR) +
+           "/tests/data/hv_t2v/original --prompt x --video-size 9223372036854775807 16 --save-file OUT/x.mp4",
+       2, "is beyond any video"},
       {"absurd attention", 1, "", "bench-attn --seq-len 4000000000 --heads 64 --head-dim 128", 2,
        "more than this machine's"},
       {"absurd DiT input", 1, "", "bench-dit --height 320000 --width 320000", 2, "more than this machine's"},
@@ -192,7 +196,8 @@ TEST(CliHostile, EveryCaseIsRefusedWithOneLineOnEveryRankAndNothingWritten) {
        "config.json"},
       {"a folder instead of a checkpoint file", 1, "", gen + "--vae_checkpoint " + f / "folder", 2,
        f / "folder"},
-      {"not a checkpoint", 1, "", gen + "--vae_checkpoint " + f / "text.pth", 2, f / "text.pth"},
+      {"not a checkpoint", 1, "", gen + "--vae_checkpoint " + f / "text.pth", 2,
+       "is neither a PyTorch zip archive"},
       {"an empty file", 2, "", gen + "--t5_checkpoint " + f / "empty.pth", 2, f / "empty.pth"},
       {"an empty safetensors file", 1, "",
        "forward --ckpt-dir " + std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan/tiny/original --inputs " +

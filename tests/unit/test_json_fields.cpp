@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -19,6 +20,13 @@ Json config() {
                          "nothing": null, "mixed": [1, "two"], "scalar": 3})",
                      "test");
 }
+
+// Both arguments are kept by reference: temporaries must not compile (a fuzz harness's string
+// literal once became a dangling source name, fuzz/fuzz_config_json.cpp).
+static_assert(std::is_constructible_v<JsonFields, const Json&, const std::string&>);
+static_assert(!std::is_constructible_v<JsonFields, const Json&, std::string>);
+static_assert(!std::is_constructible_v<JsonFields, const Json&, const char*>);
+static_assert(!std::is_constructible_v<JsonFields, Json, const std::string&>);
 
 TEST(JsonFields, ListsOfOneTypeOrTheDefault) {
   const Json json = config();
