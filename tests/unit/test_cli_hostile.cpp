@@ -5,8 +5,8 @@
 // whose refusal involves the ranks agreeing run 2 ranks under mpirun.
 //
 // Prompts: argv cannot carry a NUL byte and generate reads no prompt file, so a NUL never
-// reaches a prompt through the binary; the tokenizers' handling of NUL bytes and invalid UTF-8
-// is fuzzed (fuzz/fuzz_tokenizers.cpp) and replayed below (FuzzRegressions).
+// reaches a prompt through the binary; the tokenizers meet NUL bytes and invalid UTF-8 in
+// fuzz/fuzz_tokenizers.cpp (the binary refuses invalid UTF-8 before any work, case below).
 #include <gtest/gtest.h>
 
 #include <algorithm>
