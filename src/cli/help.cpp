@@ -31,13 +31,14 @@ CommandHelp generate_help() {
       "uspdit generate --ckpt_dir DIR --prompt TEXT [flags]   (HunyuanVideo: --model-base DIR, "
       "sample_video.py's flags)";
   h.about =
-      "Text to video: the model family is found from the folder, and each family reads its reference "
+      "Text to video: the model family is found from the folder, and each family reads its reference\n"
       "script's flag names.\n"
-      "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with its "
-      "scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's generate.py, "
-      "unipc, shift 5, Wan's default negative prompt); --schedule picks the other; --sample_solver and "
-      "--sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5; --dtype bf16 sets the "
-      "text encoder and the DiT (--text-dtype overrides the text encoder); the VAE and sampler run in fp32.";
+      "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with\n"
+      "its scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's\n"
+      "generate.py, unipc, shift 5, Wan's default negative prompt); --schedule picks the other;\n"
+      "--sample_solver and --sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5;\n"
+      "--dtype bf16 sets the text encoder and the DiT (--text-dtype overrides the text encoder);\n"
+      "the VAE and sampler run in fp32.";
   h.sections.push_back(
       {"every model",
        {{{"ckpt-dir", "model", "model-base"},
@@ -291,7 +292,17 @@ const CommandHelp* command_help(const std::string& command) {
 }
 
 std::string render_help(const CommandHelp& help) {
-  std::string out = "usage: " + help.usage + "\n\n" + help.about + "\n";
+  std::string out = "usage: " + help.usage + "\n\n";
+  // The about text wrapped at 100 columns, each line keeping its own indentation.
+  size_t start = 0;
+  while (start <= help.about.size()) {
+    size_t end = help.about.find('\n', start);
+    if (end == std::string::npos) end = help.about.size();
+    const std::string line = help.about.substr(start, end - start);
+    const size_t indent = line.find_first_not_of(' ');
+    out += indent == std::string::npos ? "\n" : wrap(line.substr(indent), indent, 100);
+    start = end + 1;
+  }
   out += "\n`_` and `-` in flag names are the same; `--flag=value` works too.\n";
   for (const auto& section : help.sections) {
     out += "\n" + section.title + ":\n";
@@ -303,7 +314,10 @@ std::string render_help(const CommandHelp& help) {
         head += ")";
       }
       out += head + "\n";
-      out += wrap(flag.meaning + (flag.fallback.empty() ? "" : "; default: " + flag.fallback), 6, 100);
+      const std::string fallback = flag.fallback == "required" ? "; required"
+                                   : flag.fallback.empty()     ? ""
+                                                               : "; default: " + flag.fallback;
+      out += wrap(flag.meaning + fallback, 6, 100);
     }
   }
   if (!help.after.empty()) out += "\n" + help.after + "\n";
