@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] "
     "[--device auto|cuda|cpu] [--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]; or "
     "HunyuanVideo with sample_video.py's flags: --model-base ckpts --video-size 720 1280 --video-length 129 "
-    "--infer-steps 50 --flow-reverse ...\n"
+    "--infer-steps 50 --flow-reverse ... (the release's ckpts/ samples as sample_video.py, a diffusers folder "
+    "as HunyuanVideoPipeline with its scheduler_config.json; --schedule picks the other)\n"
     "Wan defaults: the sampling follows the folder (a -Diffusers folder: diffusers' WanPipeline with its "
     "scheduler/scheduler_config.json and an empty negative prompt; an original folder: Wan's generate.py, "
     "unipc, shift 5, Wan's default negative prompt); --schedule picks the other; --sample_solver and "
@@ -100,11 +101,12 @@ int run_generate(Args& args) {
   const int crf = static_cast<int>(args.get_int("crf", family->t2v.crf));
   args.finish();
   require(fps >= 1 && fps <= 240, "--fps must be 1..240");
-  job->apply_settings(settings, rt->device());
-  settings.device = rt->device();
 
   parallel::run_agreed(world, [&] { job->check_files(); });
   job->validate();
+  // After check_files: a family's settings may follow the checkpoint (HunyuanVideo's reference).
+  job->apply_settings(settings, rt->device());
+  settings.device = rt->device();
   parallel::validate_degrees(degrees, rt->world_size(), job->heads(), job->model_label(), true);
   const auto request = job->request();
   require(degrees.cfg == 1 || request.guided, job->no_guidance_hint());
@@ -133,7 +135,7 @@ int run_generate(Args& args) {
   // Rank 0 writes; every rank learns whether that worked, so none exits 0 after a failed write.
   parallel::run_agreed(world, [&] {
     if (rt->rank() != 0) return;
-    const auto rgb = video::to_rgb8(video);
+    const auto rgb = video::to_rgb8(video, job->frame_rounding());
     video::Mp4Options mp4;
     mp4.fps = fps;
     mp4.crf = crf;
