@@ -227,7 +227,7 @@ conformance_filter='WanConformance.*:HvConformance.*:Umt5Encoder.MatchesTransfor
 conformance_filter+=':Umt5Encoder.Bf16*:WanVae.MatchesDiffusers*:WanVae.TiledDecode*:Fixture/WanT2vConformance.*'
 # HunyuanVideo's text-to-video parts: both text encoders, the causal VAE (tiled too), the whole tiny
 # pipeline in both layouts (the tokenizers are host code, but cheap: they run too).
-conformance_filter+=':LlamaTextEncoder.*:ClipTextEncoder.*:HvVae.*:*HvT2vConformance.*:HvT2vFamily.*'
+conformance_filter+=':LlamaTextEncoder.*:ClipTextEncoder.*:HvVae.*:*HvT2vConformance.*:HvT2vFamily.*:HvT2vDiffusers.*'
 conformance_filter+=':LlamaTokenizer.*:ClipTokenizer.*'
 conformance_filter+='-*ForwardCommand*'
 kernel_filter='AttentionKernelsOnGpu.*:MathKernel.*:AttendBlockOnMeta.*'
