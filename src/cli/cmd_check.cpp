@@ -33,8 +33,10 @@ const char kHelp[] =
     "\n"
     "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
     "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
-    "median of their peers (or, inter-node, under G GB/s) and environment settings known to slow\n"
-    "runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1, OMPI_MCA_btl without shared memory, ...).\n"
+    "median of their peers, the inter-node links of a node whose links are under half those of the\n"
+    "other nodes (3+ nodes), inter-node links under G GB/s (the only judge with 2 nodes), and\n"
+    "environment settings known to slow runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1,\n"
+    "OMPI_MCA_btl without shared memory, ...).\n"
     "\n"
     "  --bytes B                 bandwidth message size in bytes (default 16777216)\n"
     "  --iters K                 timed repetitions of the bandwidth message, median kept (default 5)\n"
@@ -63,7 +65,8 @@ std::vector<std::string> node_hostnames(parallel::Communicator& world, const par
 
 // Pretend every `per_node` consecutive ranks are a node: the only way to run the inter-node
 // schedule (pairs, world all-to-all, sub-communicators) on a single machine.
-parallel::NodeInfo simulated_nodes(const parallel::NodeInfo& real, int rank, int world_size, int64_t per_node) {
+parallel::NodeInfo simulated_nodes(const parallel::NodeInfo& real, int rank, int world_size,
+                                   int64_t per_node) {
   parallel::NodeInfo nodes = real;
   nodes.node_of_rank.resize(world_size);
   for (int r = 0; r < world_size; ++r) nodes.node_of_rank[r] = static_cast<int>(r / per_node);
@@ -79,7 +82,8 @@ std::string ranks_cell(const parallel::LinkMeasurement& m) {
 
 std::string nodes_cell(const parallel::LinkMeasurement& m) {
   if (m.node_a == m.node_b) return std::to_string(m.node_a);
-  return std::to_string(m.node_a) + (m.kind == parallel::LinkKind::kP2p ? "<->" : "-") + std::to_string(m.node_b);
+  return std::to_string(m.node_a) + (m.kind == parallel::LinkKind::kP2p ? "<->" : "-") +
+         std::to_string(m.node_b);
 }
 
 std::string json_string(const std::string& s) {
@@ -107,6 +111,7 @@ struct Report {
   std::vector<parallel::LinkMeasurement> links;
   std::vector<parallel::LinkFlag> flags;
   std::vector<parallel::EnvFinding> env;
+  std::optional<double> min_inter_node_gbps;
 };
 
 void print_table(const Report& r) {
@@ -117,17 +122,30 @@ void print_table(const Report& r) {
       r.options.iters, (long long)r.options.latency_bytes, r.options.latency_iters);
   for (size_t n = 0; n < r.hostnames.size(); ++n) std::printf("node %zu: %s\n", n, r.hostnames[n].c_str());
   if (r.links.empty()) std::printf("nothing to measure: one rank has no links (launch with mpirun -np N)\n");
-  if (!r.links.empty()) {
-    std::printf("\n%-11s %-11s %-10s %-7s %11s %10s  %s\n", "kind", "scope", "ranks", "nodes", "latency_us",
-                "GB/s", "flag");
+  // Inter-node links are shown apart: they are expected to be slower, and compared only with
+  // each other.
+  for (const auto scope : {parallel::LinkScope::kIntraNode, parallel::LinkScope::kInterNode}) {
+    bool header = false;
+    for (size_t i = 0; i < r.links.size(); ++i) {
+      const auto& m = r.links[i];
+      if (m.scope != scope) continue;
+      if (!header) {
+        std::printf("\n%s links:\n%-11s %-11s %-10s %-7s %11s %10s  %s\n",
+                    scope == parallel::LinkScope::kIntraNode ? "intra-node" : "inter-node", "kind", "scope",
+                    "ranks", "nodes", "latency_us", "GB/s", "flag");
+        header = true;
+      }
+      const bool slow =
+          std::any_of(r.flags.begin(), r.flags.end(), [&](const auto& f) { return f.measurement == i; });
+      std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", parallel::link_kind_name(m.kind),
+                  parallel::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(),
+                  m.latency_us, m.bandwidth_gbps, slow ? "  SLOW" : "");
+    }
   }
-  for (size_t i = 0; i < r.links.size(); ++i) {
-    const auto& m = r.links[i];
-    const bool slow =
-        std::any_of(r.flags.begin(), r.flags.end(), [&](const auto& f) { return f.measurement == i; });
-    std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", parallel::link_kind_name(m.kind),
-                parallel::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(), m.latency_us,
-                m.bandwidth_gbps, slow ? "  SLOW" : "");
+  if (r.hostnames.size() == 2 && !r.min_inter_node_gbps) {
+    std::printf(
+        "\nnote: with 2 nodes the one inter-node link has no peer to be compared with; pass "
+        "--min-inter-node-gbps G (the rate the fabric should give) to judge it\n");
   }
   std::printf("\n%s\n", r.flags.empty() ? "links: nothing flagged" : "slow links:");
   for (const auto& f : r.flags) std::printf("  - %s\n", f.message.c_str());
@@ -163,8 +181,8 @@ void print_json(const Report& r, int status) {
         "%s\n  {\"kind\": \"%s\", \"scope\": \"%s\", \"rank_a\": %d, \"rank_b\": %d, \"node_a\": %d, "
         "\"node_b\": %d, \"group_size\": %d, \"latency_us\": %.3f, \"bandwidth_gbps\": %.6f, "
         "\"flagged\": %s}",
-        i ? "," : "", parallel::link_kind_name(m.kind), parallel::link_scope_name(m.scope), m.rank_a, m.rank_b,
-        m.node_a, m.node_b, m.group_size, m.latency_us, m.bandwidth_gbps, slow ? "true" : "false");
+        i ? "," : "", parallel::link_kind_name(m.kind), parallel::link_scope_name(m.scope), m.rank_a,
+        m.rank_b, m.node_a, m.node_b, m.group_size, m.latency_us, m.bandwidth_gbps, slow ? "true" : "false");
   }
   std::printf("],\n \"flags\": [");
   for (size_t i = 0; i < r.flags.size(); ++i) {
@@ -219,7 +237,9 @@ int run_check(Args& args) {
   report.hostnames = node_hostnames(world, nodes);
   report.links = parallel::measure_links(world, nodes, report.options);
   report.flags = parallel::flag_slow_links(report.links, slow);
-  const auto local = parallel::check_environment(parallel::process_env(), nodes.num_nodes, device);
+  report.min_inter_node_gbps = slow.min_inter_node_gbps;
+  const auto local = parallel::check_environment(parallel::process_env(), nodes.num_nodes, device,
+                                                 world.backend() == "nccl");
   report.env = parallel::gather_env_findings(world, local);
 
   // Every rank holds the same links and findings, hence returns the same code.

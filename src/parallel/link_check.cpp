@@ -283,12 +283,73 @@ const char* hint(const LinkMeasurement& m) {
 
 }  // namespace
 
+namespace {
+
+// A node whose inter-node links are slow as a whole: its own links make up most of the pairs on a
+// few nodes (on 3 nodes, 2 of the 3), so they drag the group median down to their own level and
+// the median rule alone passes them. Each node's score is the median of its inter-node p2p links;
+// a node is slow when its score is under `fraction` x the median score of the other nodes. Only
+// nodes with >= 2 such links are judged (one link cannot say which end is slow).
+struct SlowNode {
+  int node = 0;
+  double score = 0;      // median of its links
+  double reference = 0;  // median of the links between other nodes (or of the others' scores)
+  size_t links = 0;
+  bool reference_is_links = false;
+};
+
+std::vector<SlowNode> find_slow_nodes(const std::vector<LinkMeasurement>& measurements, double fraction) {
+  std::map<int, std::vector<double>> of_node;
+  std::vector<const LinkMeasurement*> inter;
+  for (const auto& m : measurements) {
+    if (m.kind != LinkKind::kP2p || m.scope != LinkScope::kInterNode) continue;
+    inter.push_back(&m);
+    of_node[m.node_a].push_back(m.bandwidth_gbps);
+    of_node[m.node_b].push_back(m.bandwidth_gbps);
+  }
+  std::map<int, double> score;
+  for (const auto& [node, values] : of_node) {
+    if (values.size() >= 2) score[node] = median(values);
+  }
+  std::vector<SlowNode> slow;
+  for (const auto& [node, mine] : score) {
+    std::vector<double> others;
+    for (const auto& [other, value] : score) {
+      if (other != node) others.push_back(value);
+    }
+    if (others.empty() || !(mine < fraction * median(others))) continue;
+    SlowNode s;
+    s.node = node;
+    s.score = mine;
+    s.links = of_node[node].size();
+    s.reference = median(others);
+    slow.push_back(s);
+  }
+  // The number to show against: the links that touch no slow node, when there are any.
+  std::vector<double> clean;
+  for (const auto* m : inter) {
+    const bool touches = std::any_of(slow.begin(), slow.end(), [&](const SlowNode& s) {
+      return s.node == m->node_a || s.node == m->node_b;
+    });
+    if (!touches) clean.push_back(m->bandwidth_gbps);
+  }
+  for (auto& s : slow) {
+    if (clean.empty()) continue;
+    s.reference = median(clean);
+    s.reference_is_links = true;
+  }
+  return slow;
+}
+
+}  // namespace
+
 std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measurements,
                                       const SlowLinkOptions& options) {
   std::map<std::pair<LinkKind, LinkScope>, std::vector<double>> groups;
   for (const auto& m : measurements) groups[{m.kind, m.scope}].push_back(m.bandwidth_gbps);
   std::map<std::pair<LinkKind, LinkScope>, double> medians;
   for (const auto& [key, values] : groups) medians[key] = median(values);
+  const auto slow_nodes = find_slow_nodes(measurements, options.relative_fraction);
 
   std::vector<LinkFlag> flags;
   for (size_t i = 0; i < measurements.size(); ++i) {
@@ -300,6 +361,20 @@ std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measur
       reasons.push_back("under " + number(options.relative_fraction) + "x the median " +
                         number(medians[key]) + " GB/s of the " + std::to_string(group) + " " +
                         link_scope_name(m.scope) + " " + link_kind_name(m.kind) + " links");
+    }
+    if (m.kind == LinkKind::kP2p && m.scope == LinkScope::kInterNode) {
+      for (const auto& s : slow_nodes) {
+        // A slow node's link to a healthy node is slow; one at its peers' speed is not blamed.
+        if ((s.node != m.node_a && s.node != m.node_b) ||
+            !(m.bandwidth_gbps < options.relative_fraction * s.reference)) {
+          continue;
+        }
+        reasons.push_back("node " + std::to_string(s.node) + " is slow: its " + std::to_string(s.links) +
+                          " inter-node links have a median of " + number(s.score) + " GB/s against " +
+                          number(s.reference) + " GB/s " +
+                          (s.reference_is_links ? "between the other nodes" : "for the other nodes"));
+        break;
+      }
     }
     if (options.min_inter_node_gbps && m.kind == LinkKind::kP2p && m.scope == LinkScope::kInterNode &&
         m.bandwidth_gbps < *options.min_inter_node_gbps) {
@@ -339,7 +414,7 @@ const std::vector<EnvRule> kEnvRules = {
     {"NCCL_NET", EnvMatch::kEqualsIgnoreCase, "Socket", 2, RuleDevices::kAny, "NCCL_NET=Socket",
      "NCCL is forced onto TCP sockets between nodes even where RDMA is available",
      "unset NCCL_NET (or set NCCL_NET=IB) and check NCCL_IB_HCA / ibv_devices"},
-    {"NCCL_SOCKET_IFNAME", EnvMatch::kUnset, nullptr, 2, RuleDevices::kAny, "NCCL_SOCKET_IFNAME unset",
+    {"NCCL_SOCKET_IFNAME", EnvMatch::kUnset, nullptr, 2, RuleDevices::kNccl, "NCCL_SOCKET_IFNAME unset",
      "NCCL picks the interface for bootstrap and socket traffic itself and may choose a slow or unroutable "
      "one (docker0, a management NIC)",
      "set NCCL_SOCKET_IFNAME (and GLOO_SOCKET_IFNAME) to the node-to-node interface from `ip link`, and "
@@ -393,8 +468,9 @@ bool matches(const EnvRule& rule, const std::optional<std::string>& value) {
   return false;
 }
 
-bool concerns(RuleDevices devices, DeviceKind device) {
+bool concerns(RuleDevices devices, DeviceKind device, bool uses_nccl) {
   if (devices == RuleDevices::kAny) return true;
+  if (devices == RuleDevices::kNccl) return uses_nccl;
   return (devices == RuleDevices::kCpu) == (device == DeviceKind::kCpu);
 }
 
@@ -408,11 +484,12 @@ std::string env_rule_message(const EnvRule& rule) {
   return std::string(rule.condition) + ": " + rule.problem + ". Fix: " + rule.fix;
 }
 
-std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device) {
+std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device,
+                                          bool uses_nccl) {
   std::vector<EnvWarning> warnings;
   for (size_t i = 0; i < kEnvRules.size(); ++i) {
     const EnvRule& rule = kEnvRules[i];
-    if (num_nodes < rule.min_nodes || !concerns(rule.devices, device)) continue;
+    if (num_nodes < rule.min_nodes || !concerns(rule.devices, device, uses_nccl)) continue;
     auto value = env(rule.variable);
     if (!matches(rule, value)) continue;
     warnings.push_back({i, rule.variable, value, env_rule_message(rule)});

@@ -107,7 +107,10 @@ struct LinkFlag {
 };
 
 // Inter-node links being slower than intra-node ones is expected and never flagged: links are only
-// compared with their own group.
+// compared with their own group (same kind and scope), and inter-node links also with the links
+// of the other nodes, so that one slow node is named even where its links are the group's median
+// (3 nodes: 2 of the 3 pairs). One inter-node link (2 nodes) has no peer: only
+// min_inter_node_gbps, the rate the fabric should give, can judge it.
 std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measurements,
                                       const SlowLinkOptions& options = {});
 
@@ -120,11 +123,13 @@ enum class EnvMatch {
   kBtlWithoutSharedMemory,  // an Open MPI btl list that leaves out (or excludes) vader/sm
 };
 
-enum class RuleDevices { kAny, kCpu, kCuda };
+// kNccl: only jobs whose tensors go over NCCL (advice a CPU job over MPI cannot act on).
+enum class RuleDevices { kAny, kCpu, kCuda, kNccl };
 
 // One known-harmful setting. Rules are data: a new one is one line of the table in link_check.cpp.
-// NCCL rules concern every device: a CPU check run in a job's environment is the pre-flight of
-// the GPU job launched the same way. Open MPI transport rules concern CPU (MPI) runs only.
+// NCCL switches that are set concern every device: a CPU check run in a job's environment is the
+// pre-flight of the GPU job launched the same way. A NCCL variable being unset concerns NCCL jobs
+// only (every MPI job would otherwise fail the check). Open MPI transport rules: CPU runs only.
 struct EnvRule {
   const char* variable;
   EnvMatch match;
@@ -146,7 +151,9 @@ struct EnvWarning {
   std::string message;  // condition, problem and fix in one line
 };
 
-std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device);
+// uses_nccl: the run's tensors go over NCCL (Communicator::backend() "nccl").
+std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device,
+                                          bool uses_nccl);
 
 // Environments may differ between nodes (mpirun forwards only what -x names), so every rank checks
 // its own. Collective: returns, on every rank, each rule that fired anywhere and the ranks it fired on.
