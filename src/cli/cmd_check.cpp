@@ -3,6 +3,7 @@
 // their peers and environment settings known to slow a run down (parallel/link_check.h).
 //
 //   mpirun -np 16 build/uspdit check [--bytes 16777216] [--iters 5] [--min-inter-node-gbps 10] [--json]
+//                                    [--nodes-share-cpus]
 //
 // Exit codes, the same on every rank, so a job script can gate a run on it:
 //   0  nothing flagged
@@ -30,6 +31,7 @@ constexpr int kFlaggedExitCode = 3;
 
 const char kHelp[] =
     "usage: mpirun -np N uspdit check [--bytes B] [--iters K] [--min-inter-node-gbps G] [--json]\n"
+    "                                [--nodes-share-cpus]\n"
     "\n"
     "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
     "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
@@ -42,6 +44,8 @@ const char kHelp[] =
     "  --iters K                 timed repetitions of the bandwidth message, median kept (default 5)\n"
     "  --min-inter-node-gbps G   also flag inter-node links under G GB/s (default: none)\n"
     "  --json                    print the report as JSON\n"
+    "  --nodes-share-cpus        measure one node's links at a time: for nodes that share one\n"
+    "                            machine's cores (network namespaces, VMs on one host)\n"
     "  --simulate-ranks-per-node N   treat ranks [kN, (k+1)N) as node k, to exercise the inter-node\n"
     "                            schedule on one machine (testing only: the links are not real)\n"
     "\n"
@@ -214,6 +218,7 @@ int run_check(Args& args) {
   parallel::SlowLinkOptions slow;
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
+  report.options.nodes_share_cpus = args.flag("nodes-share-cpus");
   const auto request = device_request(args);
   const auto comm = comm_backend(args);
   args.finish();

@@ -65,7 +65,8 @@ std::vector<std::pair<int, int>> intra_node_pairs(const std::vector<int>& member
 
 }  // namespace
 
-LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node) {
+LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node,
+                         bool nodes_share_cpus) {
   if (max_intra_pairs_per_node < 1) throw std::invalid_argument("max_intra_pairs_per_node must be >= 1");
   LinkPlan plan;
   if (node_of_rank.empty()) return plan;
@@ -76,12 +77,14 @@ LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pai
     members[node_of_rank[r]].push_back(r);
   }
 
-  // Intra-node pairs: the k-th pair of every node runs in round k.
+  // Intra-node pairs: the k-th pair of every node runs in round k (each in its own round when
+  // the nodes share CPUs).
   for (int node = 0; node < num_nodes; ++node) {
     auto pairs = intra_node_pairs(members[node], max_intra_pairs_per_node);
+    const size_t first_round = nodes_share_cpus ? plan.p2p_rounds.size() : 0;
     for (size_t k = 0; k < pairs.size(); ++k) {
-      if (plan.p2p_rounds.size() <= k) plan.p2p_rounds.emplace_back();
-      plan.p2p_rounds[k].push_back(plan.links.size());
+      if (plan.p2p_rounds.size() <= first_round + k) plan.p2p_rounds.emplace_back();
+      plan.p2p_rounds[first_round + k].push_back(plan.links.size());
       plan.links.push_back(
           {LinkKind::kP2p, LinkScope::kIntraNode, {pairs[k].first, pairs[k].second}, node, node});
     }
@@ -184,7 +187,8 @@ std::vector<LinkMeasurement> measure_links(Communicator& world, const NodeInfo& 
       options.latency_iters < 1) {
     throw std::invalid_argument("measure_links: message sizes and iteration counts must be >= 1");
   }
-  const LinkPlan plan = plan_link_check(nodes.node_of_rank, options.max_intra_pairs_per_node);
+  const LinkPlan plan =
+      plan_link_check(nodes.node_of_rank, options.max_intra_pairs_per_node, options.nodes_share_cpus);
   const int me = world.rank();
   // Row i: {latency seconds, bandwidth seconds} of link i as this rank saw it, 0 if not in it.
   // One max-reduction at the end gives every rank every link, timed by its slower end.
@@ -202,13 +206,16 @@ std::vector<LinkMeasurement> measure_links(Communicator& world, const NodeInfo& 
     world.barrier();
   }
 
-  // Every node's all-to-all at once, each on its own sub-communicator; split is collective.
+  // Every node's all-to-all at once, each on its own sub-communicator (one node after the other
+  // when the nodes share CPUs); split is collective.
   if (!plan.node_all_to_all.empty()) {
     auto node_comm = world.split(nodes.node_of_rank[me], me);
     for (size_t index : plan.node_all_to_all) {
-      if (!contains(plan.links[index].ranks, me)) continue;
-      t[2 * index] = time_all_to_all(*node_comm, options.latency_bytes, options.latency_iters);
-      t[2 * index + 1] = time_all_to_all(*node_comm, options.bandwidth_bytes, options.iters);
+      if (contains(plan.links[index].ranks, me)) {
+        t[2 * index] = time_all_to_all(*node_comm, options.latency_bytes, options.latency_iters);
+        t[2 * index + 1] = time_all_to_all(*node_comm, options.bandwidth_bytes, options.iters);
+      }
+      if (options.nodes_share_cpus) world.barrier();
     }
     world.barrier();
   }

@@ -73,7 +73,11 @@ struct LinkPlan {
 // node_of_rank from NodeInfo. Inter-node pairs join the lowest rank of each node (its local rank
 // 0 under every launcher we know). Intra-node pairs are all pairs of a node's ranks, or, beyond
 // max_intra_pairs_per_node, the pairs at rank distance 1, 2, ... (so every rank is covered first).
-LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node);
+// nodes_share_cpus: every intra-node pair gets a round of its own (and node all-to-alls run one
+// node at a time), for "nodes" that share one machine's cores (network namespaces, VMs on one
+// host), where pairs of different nodes running at once would compete for the same CPUs.
+LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node,
+                         bool nodes_share_cpus = false);
 
 // ---- Measurement ------------------------------------------------------------------------------
 
@@ -83,6 +87,7 @@ struct LinkCheckOptions {
   int64_t latency_bytes = 8;
   int latency_iters = 50;
   int max_intra_pairs_per_node = 64;
+  bool nodes_share_cpus = false;  // see plan_link_check
 };
 
 // Collective over `world`: every rank must call it with the same arguments. Every rank returns

@@ -205,6 +205,15 @@ TEST(LinkFlag, SlowNodeAllToAllIsFlagged) {
   EXPECT_NE(flags[0].message.find("on node 1"), std::string::npos) << flags[0].message;
 }
 
+TEST(LinkPlan, NodesSharingCpusMeasureOneIntraNodePairPerRound) {
+  auto plan = plan_link_check({0, 0, 1, 1, 2, 2}, 64, true);
+  // (0,1), (2,3), (4,5) one after the other, then the 3 inter-node pairs.
+  ASSERT_EQ(plan.p2p_rounds.size(), 6u);
+  for (const auto& round : plan.p2p_rounds) EXPECT_EQ(round.size(), 1u);
+  EXPECT_EQ(plan_link_check({0, 0, 1, 1, 2, 2}, 64).p2p_rounds.size(), 4u)
+      << "by default pairs of nodes share";
+}
+
 TEST(LinkPlan, TwoNodesOfTwoRanks) {
   auto plan = plan_link_check({0, 0, 1, 1}, 64);
   // Intra pairs (0,1) and (2,3) share round 0; the one inter-node pair (0,2) has its own round.
