@@ -41,7 +41,7 @@ const char kHelp[] =
     "OMPI_MCA_btl without shared memory, ...).\n"
     "\n"
     "  --bytes B                 bandwidth message size in bytes (default 16777216)\n"
-    "  --iters K                 timed repetitions of the bandwidth message, median kept (default 5)\n"
+    "  --iters K                 timed repetitions of the bandwidth message, fastest kept (default 5)\n"
     "  --min-inter-node-gbps G   also flag inter-node links under G GB/s (default: none)\n"
     "  --json                    print the report as JSON\n"
     "  --nodes-share-cpus        measure one node's links at a time: for nodes that share one\n"
@@ -120,7 +120,7 @@ struct Report {
 
 void print_table(const Report& r) {
   std::printf(
-      "uspdit check: %d rank(s) on %zu node(s) over %s; bandwidth: %lld bytes x %d (median), "
+      "uspdit check: %d rank(s) on %zu node(s) over %s; bandwidth: %lld bytes x %d (fastest), "
       "latency: %lld bytes x %d\n",
       r.world_size, r.hostnames.size(), r.backend.c_str(), (long long)r.options.bandwidth_bytes,
       r.options.iters, (long long)r.options.latency_bytes, r.options.latency_iters);

@@ -43,7 +43,8 @@ struct LinkMeasurement {
   // p2p: time of one exchange of a small message (both directions at once), i.e. about one
   // one-way latency plus the communicator's per-call cost. all_to_all: one small all-to-all.
   double latency_us = 0;
-  // p2p: bytes per direction / time of a simultaneous exchange, as a ring attention step sees it.
+  // p2p: bytes per direction / time of a simultaneous exchange, as a ring attention step sees it
+  // (the fastest of the repetitions: noise only slows a transfer down).
   // all_to_all: bytes each rank sends to the others / time (slowest rank). GB = 1e9 bytes.
   double bandwidth_gbps = 0;
 };
@@ -83,7 +84,7 @@ LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pai
 
 struct LinkCheckOptions {
   int64_t bandwidth_bytes = 16 << 20;  // per direction (p2p) or per rank (all-to-all)
-  int iters = 5;                       // timed repetitions of the large message; median kept
+  int iters = 5;                       // timed repetitions of the large message; the fastest kept
   int64_t latency_bytes = 8;
   int latency_iters = 50;
   int max_intra_pairs_per_node = 64;
