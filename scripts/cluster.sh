@@ -24,7 +24,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "[cluster] $*" >&2; exit 2; }
 
-# Node i: address 10.213.13.(11+i) on the cluster's private /24; host name uspdit-n<i>. The
+# Node i: address 10.213.13.(11+i) on the cluster's private /24; host name uspdit-n<i> (resolved
+# inside the nodes through /etc/netns/<namespace>/hosts, removed with the cluster). The
 # subnet exists only inside this cluster's namespaces (the switch and the nodes), so it cannot
 # clash with the host's networks or with another cluster running at the same time.
 subnet=10.213.13
@@ -45,6 +46,8 @@ teardown() {
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
+  rm -rf /etc/netns/"$id"-n*
+  [ ! -f "$dir/made_etc_netns" ] || rmdir /etc/netns 2>/dev/null || true
   rm -rf "$dir"
 }
 
@@ -87,8 +90,15 @@ cmd_run() {
     ip -n "$sw" link set "port$i" master br0 up
     ip -n "$ns" addr add "$addr/24" dev eth0
     ip -n "$ns" link set eth0 up
-    echo "$addr slots=$slots" >> "$dir/hostfile"
+    echo "uspdit-n$i slots=$slots" >> "$dir/hostfile"
     echo "$addr $ns uspdit-n$i" >> "$dir/hosts"
+  done
+  # Host names resolve inside the nodes as on a cluster: `ip netns exec` shows /etc/netns/<ns>/hosts
+  # as /etc/hosts, so the hostfile and Open MPI's messages name nodes, not addresses.
+  [ -d /etc/netns ] || { mkdir /etc/netns && touch "$dir/made_etc_netns"; }
+  for ((i = 0; i < nodes; i++)); do
+    mkdir -p "/etc/netns/$id-n$i"
+    { echo "127.0.0.1 localhost"; awk '{print $1, $3}' "$dir/hosts"; } > "/etc/netns/$id-n$i/hosts"
   done
   # The bridge forwards once the ports are up; wait until node 0 reaches every other node.
   for ((i = 1; i < nodes; i++)); do
@@ -147,13 +157,16 @@ cmd_exec() {
 
 # mpirun as on the cluster's head node (node 0). The TCP transport carries what goes between
 # nodes, vader (shared memory) what stays inside one; the agent replaces ssh; no tree spawn, so
-# only mpirun starts daemons (each through the agent).
+# only mpirun starts daemons (each through the agent). TCP keepalive on the daemons' connections
+# (idle 10 s, then 3 probes 5 s apart): a node whose link goes down sends no error, and Open MPI's
+# default (300 s + 9 x 20 s) would leave the job hanging 8 minutes before it noticed.
 cmd_mpirun() {
   state
   cmd_exec 0 env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
     mpirun --hostfile "$USPDIT_CLUSTER/hostfile" \
     --mca plm_rsh_agent "$here/cluster_agent.sh" --mca plm_rsh_no_tree_spawn 1 \
     --mca btl self,vader,tcp --mca btl_tcp_if_include "$subnet.0/24" --mca oob_tcp_if_include "$subnet.0/24" \
+    --mca oob_tcp_keepalive_time 10 --mca oob_tcp_keepalive_intvl 5 --mca oob_tcp_keepalive_probes 3 \
     --mca mpi_yield_when_idle 1 --bind-to none -x OMP_NUM_THREADS=1 -x USPDIT_CLUSTER "$@"
 }
 

@@ -3,7 +3,7 @@
 // their peers and environment settings known to slow a run down (parallel/link_check.h).
 //
 //   mpirun -np 16 build/uspdit check [--bytes 16777216] [--iters 5] [--min-inter-node-gbps 10] [--json]
-//                                    [--nodes-share-cpus]
+//                                    [--slow-fraction 0.5] [--nodes-share-cpus]
 //
 // Exit codes, the same on every rank, so a job script can gate a run on it:
 //   0  nothing flagged
@@ -31,11 +31,11 @@ constexpr int kFlaggedExitCode = 3;
 
 const char kHelp[] =
     "usage: mpirun -np N uspdit check [--bytes B] [--iters K] [--min-inter-node-gbps G] [--json]\n"
-    "                                [--nodes-share-cpus]\n"
+    "                                [--slow-fraction F] [--nodes-share-cpus]\n"
     "\n"
     "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
-    "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
-    "median of their peers, the inter-node links of a node whose links are under half those of the\n"
+    "inside a node, and all-to-all inside each node and over the world; flags links under F (half)\n"
+    "the median of their peers, the inter-node links of a node whose links are under F those of the\n"
     "other nodes (3+ nodes), inter-node links under G GB/s (the only judge with 2 nodes), and\n"
     "environment settings known to slow runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1,\n"
     "OMPI_MCA_btl without shared memory, ...).\n"
@@ -43,6 +43,8 @@ const char kHelp[] =
     "  --bytes B                 bandwidth message size in bytes (default 16777216)\n"
     "  --iters K                 timed repetitions of the bandwidth message, fastest kept (default 5)\n"
     "  --min-inter-node-gbps G   also flag inter-node links under G GB/s (default: none)\n"
+    "  --slow-fraction F         a link (or node) is slow under F x its peers' (default 0.5); lower\n"
+    "                            it where CPU contention makes healthy links vary (shared cores)\n"
     "  --json                    print the report as JSON\n"
     "  --nodes-share-cpus        measure one node's links at a time: for nodes that share one\n"
     "                            machine's cores (network namespaces, VMs on one host)\n"
@@ -217,6 +219,7 @@ int run_check(Args& args) {
   const bool json = args.flag("json");
   parallel::SlowLinkOptions slow;
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
+  slow.relative_fraction = args.get_double("slow-fraction", slow.relative_fraction);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
   report.options.nodes_share_cpus = args.flag("nodes-share-cpus");
   const auto request = device_request(args);
@@ -227,6 +230,8 @@ int run_check(Args& args) {
           "--bytes must be between 1 and " + std::to_string(INT_MAX));
   require(iters >= 1 && iters <= 10000, "--iters must be between 1 and 10000");
   require(!slow.min_inter_node_gbps || *slow.min_inter_node_gbps > 0, "--min-inter-node-gbps must be > 0");
+  require(slow.relative_fraction > 0 && slow.relative_fraction < 1,
+          "--slow-fraction must be between 0 and 1 (exclusive), e.g. 0.5");
   require(simulate_per_node >= 0, "--simulate-ranks-per-node must be >= 1");
   report.options.iters = static_cast<int>(iters);
 

@@ -307,56 +307,37 @@ namespace {
 
 // A node whose inter-node links are slow as a whole: its own links make up most of the pairs on a
 // few nodes (on 3 nodes, 2 of the 3), so they drag the group median down to their own level and
-// the median rule alone passes them. Each node's score is the median of its inter-node p2p links;
-// a node is slow when its score is under `fraction` x the median score of the other nodes. Only
-// nodes with >= 2 such links are judged (one link cannot say which end is slow).
+// the median rule alone passes them. A node is slow when even its fastest inter-node p2p link is
+// under `fraction` x the median of the links between the other nodes: one slow node cannot drag
+// that reference down, and a healthy node always has a fast link. Only nodes with >= 2 such links
+// are judged (one link cannot say which end is slow), so 2 nodes are never judged this way.
 struct SlowNode {
   int node = 0;
-  double score = 0;      // median of its links
-  double reference = 0;  // median of the links between other nodes (or of the others' scores)
+  double fastest = 0;    // its fastest link
+  double reference = 0;  // median of the links between other nodes
   size_t links = 0;
-  bool reference_is_links = false;
 };
 
 std::vector<SlowNode> find_slow_nodes(const std::vector<LinkMeasurement>& measurements, double fraction) {
-  std::map<int, std::vector<double>> of_node;
   std::vector<const LinkMeasurement*> inter;
+  std::map<int, std::vector<double>> of_node;
   for (const auto& m : measurements) {
     if (m.kind != LinkKind::kP2p || m.scope != LinkScope::kInterNode) continue;
     inter.push_back(&m);
     of_node[m.node_a].push_back(m.bandwidth_gbps);
     of_node[m.node_b].push_back(m.bandwidth_gbps);
   }
-  std::map<int, double> score;
-  for (const auto& [node, values] : of_node) {
-    if (values.size() >= 2) score[node] = median(values);
-  }
   std::vector<SlowNode> slow;
-  for (const auto& [node, mine] : score) {
+  for (const auto& [node, mine] : of_node) {
+    if (mine.size() < 2) continue;
     std::vector<double> others;
-    for (const auto& [other, value] : score) {
-      if (other != node) others.push_back(value);
+    for (const auto* m : inter) {
+      if (m->node_a != node && m->node_b != node) others.push_back(m->bandwidth_gbps);
     }
-    if (others.empty() || !(mine < fraction * median(others))) continue;
-    SlowNode s;
-    s.node = node;
-    s.score = mine;
-    s.links = of_node[node].size();
-    s.reference = median(others);
-    slow.push_back(s);
-  }
-  // The number to show against: the links that touch no slow node, when there are any.
-  std::vector<double> clean;
-  for (const auto* m : inter) {
-    const bool touches = std::any_of(slow.begin(), slow.end(), [&](const SlowNode& s) {
-      return s.node == m->node_a || s.node == m->node_b;
-    });
-    if (!touches) clean.push_back(m->bandwidth_gbps);
-  }
-  for (auto& s : slow) {
-    if (clean.empty()) continue;
-    s.reference = median(clean);
-    s.reference_is_links = true;
+    if (others.empty()) continue;
+    const double fastest = *std::max_element(mine.begin(), mine.end());
+    const double reference = median(others);
+    if (fastest < fraction * reference) slow.push_back({node, fastest, reference, mine.size()});
   }
   return slow;
 }
@@ -390,9 +371,8 @@ std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measur
           continue;
         }
         reasons.push_back("node " + std::to_string(s.node) + " is slow: its " + std::to_string(s.links) +
-                          " inter-node links have a median of " + number(s.score) + " GB/s against " +
-                          number(s.reference) + " GB/s " +
-                          (s.reference_is_links ? "between the other nodes" : "for the other nodes"));
+                          " inter-node links reach at most " + number(s.fastest) + " GB/s against " +
+                          number(s.reference) + " GB/s between the other nodes");
         break;
       }
     }

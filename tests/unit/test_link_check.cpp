@@ -105,6 +105,19 @@ TEST(LinkFlag, JustAboveHalfTheMedianIsNotFlagged) {
   EXPECT_EQ(flag_slow_links(links).size(), 1u);
 }
 
+TEST(LinkFlag, ALowerFractionToleratesMoreSpread) {
+  // Healthy links 2.5x apart (CPU-bound links on busy shared cores) pass at 0.25, not at 0.5.
+  std::vector<LinkMeasurement> links = {p2p(LinkScope::kIntraNode, 0, 1, 0, 0, 5.0),
+                                        p2p(LinkScope::kIntraNode, 2, 3, 1, 1, 11.0),
+                                        p2p(LinkScope::kIntraNode, 4, 5, 2, 2, 12.0)};
+  EXPECT_EQ(flag_slow_links(links).size(), 1u);
+  SlowLinkOptions tolerant;
+  tolerant.relative_fraction = 0.25;
+  EXPECT_TRUE(flag_slow_links(links, tolerant).empty());
+  links[0].bandwidth_gbps = 1.0;
+  EXPECT_EQ(flag_slow_links(links, tolerant).size(), 1u);
+}
+
 TEST(LinkFlag, GroupsTooSmallAreNotJudgedRelatively) {
   // Two nodes give one inter-node pair; two pairs cannot say which one is the outlier.
   std::vector<LinkMeasurement> links = {
@@ -477,6 +490,9 @@ TEST(LinkCheckEndToEnd, BadFlagsExitWithUsageCode) {
   auto result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --bytes 0");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("--bytes"), std::string::npos) << result.output;
+  result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --slow-fraction 1.5");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--slow-fraction"), std::string::npos) << result.output;
   result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --bandwidth 5");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("unknown flag"), std::string::npos) << result.output;
