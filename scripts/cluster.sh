@@ -129,7 +129,6 @@ cmd_shape() {
   local node=$1 rate=$2
   for spec in "$(ns_of "$node") eth0" "$(switch_ns) port$node"; do
     set -- $spec
-    ip -n "$1" link set "$2" mtu 1500
     tc -n "$1" qdisc replace dev "$2" root tbf rate "$rate" burst 32kb latency 400ms
   done
 }
