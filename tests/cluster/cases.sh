@@ -78,13 +78,13 @@ assert sa == sb, (sa, sb)
 print(max(abs(x - y) for x, y in zip(a, b)))
 PY
 }
-tiny=(--ckpt_dir "$root/tests/data/wan_t2v/original" --prompt "a cat" --size "64*48" --frame_num 5 --sample_steps 2
+tiny=(--ckpt_dir "$root/tests/data/wan_t2v/original" --prompt "a cat" --size "64*48" --frame_num 5
       --dtype fp32 --text-dtype fp32 --no-progress)
 # The fixture's attention: 2 heads x 12, 2 layers; 64x48x5 frames are 24 tokens.
 plan=(--heads 2 --head-dim 12 --seq-len 24 --layers 2 --gpus-per-node 2 --dtype fp32)
 
 if has_case generate; then
-  OMP_NUM_THREADS=1 timeout 120 "$bin" generate "${tiny[@]}" --save_file "$work/one.mp4" \
+  OMP_NUM_THREADS=1 timeout 120 "$bin" generate "${tiny[@]}" --sample_steps 2 --save_file "$work/one.mp4" \
     --save_video_tensor "$work/one.safetensors" >/dev/null 2>&1 || fail "1-rank generate"
   for shape in "3 6" "2 4 --cfg"; do
     set -- $shape
@@ -94,7 +94,7 @@ if has_case generate; then
     [ -n "$cfg" ] && expected="--ulysses-degree 2 --ring-degree 1 --use_cfg_parallel"
     [ "$mesh" = "$expected" ] && pass "plan for $nodes nodes x 2 recommends $mesh" \
       || fail "plan for $nodes nodes x 2 recommends '$mesh' (expected '$expected')"
-    out=$(timeout 180 "$cluster" mpirun -np "$np" "$bin" generate "${tiny[@]}" $mesh \
+    out=$(timeout 180 "$cluster" mpirun -np "$np" "$bin" generate "${tiny[@]}" --sample_steps 2 $mesh \
       --save_file "$work/n$nodes.mp4" --save_video_tensor "$work/n$nodes.safetensors" 2>&1); rc=$?
     [ $rc = 0 ] || { echo "$out"; fail "generate on $nodes nodes exit $rc"; continue; }
     grep -q "$np rank(s)" <<<"$out" || fail "generate on $nodes nodes: not $np ranks"
@@ -115,6 +115,7 @@ lose_node() {
     --sample_steps 100000 --save_file "$work/lost.mp4" > "$work/lost.log" 2>&1 &
   local runner=$! rc=0 started=$SECONDS
   for _ in $(seq 100); do grep -q "load_dit" "$work/lost.log" && break; sleep 0.2; done
+  grep -q "load_dit" "$work/lost.log" || fail "node lost ($how): the run did not reach denoising"
   sleep 1
   local lost_at=$SECONDS
   "$cluster" "$how" 2
