@@ -4,7 +4,8 @@
 #   cluster.sh run --nodes 3 --slots 2 -- tests/cluster/cases.sh BUILD_DIR PYTHON
 #   1. node detection sees 3 nodes; `check` passes on the unshaped cluster (exit 0) and shows
 #      inter-node links apart from intra-node ones
-#   2. node 2's link limited to 400 Mbit/s: `check` flags exactly node 2's two links, exit 3
+#   2. node 2's link limited to 400 Mbit/s: `check` flags exactly node 2's two links, exit 3; on
+#      2 nodes the one inter-node link is judged against --min-inter-node-gbps only
 #   3. generate over 3 nodes x 2 ranks (Ulysses 2 inside, Ring 3 across) and 2 nodes x 2 ranks
 #      with CFG-parallel, each with the mesh `uspdit plan` recommends for that cluster, equals the
 #      1-rank video within 1e-4
@@ -57,6 +58,16 @@ if has_case check; then
     && pass "shaped check exits 3 naming exactly node 2's two links" || fail "shaped check exit $rc, flagged '$slow'"
   "$cluster" unshape 2
   grep -q "node 2 is slow" <<<"$out" && pass "the message names node 2" || fail "no 'node 2 is slow' message"
+
+  # 2 nodes: one inter-node link, no peer to compare it with; only the expected rate judges it.
+  out=$(timeout 120 "$cluster" mpirun -np 4 "$bin" check --bytes 1048576 --iters 3 --nodes-share-cpus 2>&1); rc=$?
+  [ $rc = 0 ] && grep -q "with 2 nodes the one inter-node link has no peer" <<<"$out" \
+    && pass "2 nodes: the note on the expected rate" || { echo "$out"; fail "2 nodes: exit $rc, or no note on the expected rate"; }
+  out=$(timeout 120 "$cluster" mpirun -np 4 "$bin" check --bytes 1048576 --iters 3 --nodes-share-cpus \
+    --min-inter-node-gbps 1000 2>&1); rc=$?
+  [ $rc = 3 ] && grep -q "^p2p *inter-node *0<->2 *0<->1 .*SLOW$" <<<"$out" && grep -q "(--min-inter-node-gbps)" <<<"$out" \
+    && pass "2 nodes: the inter-node link judged against the expected rate" \
+    || { echo "$out"; fail "2 nodes, --min-inter-node-gbps 1000: exit $rc, link not flagged"; }
 fi
 
 # max |a - b| of the "video" tensors of two safetensors files (float32), with the stdlib only.
