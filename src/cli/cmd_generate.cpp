@@ -3,7 +3,7 @@
 // generate.py names for Wan 2.1, sample_video.py's for HunyuanVideo — and this command does the
 // rest, the same for every family:
 //   --ulysses_degree/--ulysses_size U --ring_degree/--ring_size R --use_cfg_parallel   (mesh)
-//   --save_frames DIR --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
+//   --save_frames DIR --save_video_tensor FILE --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
 //   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm
 // Every check that can fail runs before any weight is read.
 #include <ATen/Parallel.h>
@@ -17,6 +17,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/safetensors_writer.h"
 #include "parallel/agreement.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
@@ -35,7 +36,8 @@ constexpr const char* kUsage =
     "--height H] [--frame_num 81] [--sample_steps 50] [--sample_shift 5] [--sample_guide_scale 5] "
     "[--sample_solver unipc|dpm++|euler] [--schedule diffusers|original] [--negative_prompt TEXT] "
     "[--base_seed 0] [--ulysses_size U] [--ring_size R] [--use_cfg_parallel] [--save_file out.mp4] "
-    "[--save_frames DIR] [--dtype bf16|fp32] [--text-dtype bf16|fp32] [--warmup_steps N] [--n_repeats N] "
+    "[--save_frames DIR] [--save_video_tensor FILE.safetensors] [--dtype bf16|fp32] [--text-dtype bf16|fp32] "
+    "[--warmup_steps N] [--n_repeats N] "
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] "
     "[--device auto|cuda|cpu] [--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]; or "
     "HunyuanVideo with sample_video.py's flags: --model-base ckpts --video-size 720 1280 --video-length 129 "
@@ -74,6 +76,9 @@ int run_generate(Args& args) {
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   degrees.cfg = args.flag("use-cfg-parallel") ? 2 : 1;
   const std::string frames_dir = args.get_string("save-frames", "");
+  // The decoded video before 8-bit rounding (float32 [1, 3, F, H, W], key "video"): runs on
+  // different meshes are compared with it to a tolerance, which PNG frames cannot show.
+  const std::string tensor_file = args.get_string("save-video-tensor", "");
   const std::string bench_dir = args.get_string("bench-output", "");
   pipeline::T2vSettings settings;
   settings.warmup_steps = static_cast<int>(args.get_int("warmup-steps", 0));
@@ -118,6 +123,11 @@ int run_generate(Args& args) {
               ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO), so it "
               "cannot write mp4; rebuild with FFmpeg's -dev packages installed");
   require_writable_dir(fs::path(output).parent_path(), "--save_file " + output);
+  if (!tensor_file.empty()) {
+    require(fs::path(tensor_file).extension() == ".safetensors",
+            "--save_video_tensor " + tensor_file + ": the tensor is written as .safetensors");
+    require_writable_dir(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
+  }
   for (const auto& note : job->notes()) log::info("note: " + note);
   auto plugin = job->make_family(settings);
   require(plugin != nullptr, family->display_name +
@@ -141,6 +151,7 @@ int run_generate(Args& args) {
     mp4.crf = crf;
     video::write_mp4(output, rgb, mp4);
     if (!frames_dir.empty()) video::write_png_frames(frames_dir, rgb);
+    if (!tensor_file.empty()) io::write_safetensors(tensor_file, {{"video", video.to(at::kFloat)}});
   });
   log::info("wrote " + output + (frames_dir.empty() ? "" : " and PNG frames in " + frames_dir));
 
