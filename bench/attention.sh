@@ -8,7 +8,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 "$root/scripts/build.sh" >/dev/null
 bin="$root/build/uspdit"
 shape=(--seq-len "${SEQ_LEN:-4096}" --heads "${HEADS:-16}" --head-dim "${HEAD_DIM:-64}" --iters "${ITERS:-5}" --warmup 1 --verify)
-mpi=(mpirun --oversubscribe --bind-to none)
+mpi=(mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
 
 run() {  # label, ranks, threads, degrees...
   local label=$1 np=$2 threads=$3; shift 3

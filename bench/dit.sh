@@ -30,7 +30,7 @@ shape=(--model "$model" --layers "$layers" --height "${HEIGHT:-320}" --width "${
 [ "$model" != hunyuanvideo ] || shape+=(--single-layers "$single_layers" --text-padding "${TEXT_PADDING:-0}")
 dtypes=(${DTYPES:-fp32 bf16})
 repeats=${REPEATS:-1}
-mpi=(mpirun --oversubscribe --bind-to none)
+mpi=(mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
 cores=$(nproc)
 
 declare -A ms bytes  # key "engine|dtype|config" -> space-separated values, one per repeat

@@ -16,7 +16,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "${USPDIT_BIN:-$root/build/uspdit}" "$tmp/uspdit"
 py=${PYTHON:-$root/.venv-tools/bin/python}
-mpi=(mpirun --oversubscribe --bind-to none)
+mpi=(mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
 echo "uspdit git $(git -C "$root" describe --always --dirty), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 
 run() {  # label, ranks, threads, args...

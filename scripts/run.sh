@@ -11,7 +11,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 "$root/scripts/build.sh" >/dev/null
 mkdir -p "$root/out"
-mpirun --oversubscribe --bind-to none -np 2 -x OMP_NUM_THREADS=1 "$root/build/uspdit" generate \
+# yield_when_idle: a rank waiting in MPI gives its core up instead of busy-polling it.
+mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1 -np 2 -x OMP_NUM_THREADS=1 "$root/build/uspdit" generate \
   --ckpt_dir "$root/tests/data/wan_t2v/original" \
   --prompt "A cat walks on the grass, realistic style." \
   --size 64*48 --frame_num 9 --sample_steps 4 --base_seed 42 --ulysses_degree 2 --dtype fp32 \

@@ -9,11 +9,12 @@ TORCH_VERSION=${USPDIT_TORCH_VERSION:-2.15.0}
 
 need_apt=()
 # sentencepiece: the umt5 tokenizer; libicu-dev: HunyuanVideo's Llama 3 / CLIP tokenizers (Unicode
-# regexes, NFC, lower-casing); libav*: the H.264/mp4 writer; libpng: PNG frames; clang-14 and
+# regexes, NFC, lower-casing); libav*: the H.264/mp4 writer; libpng: PNG frames; iproute2: ip and
+# tc for the namespace cluster of the CTest `cluster` (scripts/cluster.sh); clang-14 and
 # libclang-rt-14-dev: libFuzzer and its sanitizer runtimes for scripts/fuzz.sh.
 for pkg in openmpi-bin libopenmpi-dev ninja-build ccache cmake g++ pkg-config \
            libsentencepiece-dev libicu-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libpng-dev \
-           clang-14 libclang-rt-14-dev; do
+           iproute2 clang-14 libclang-rt-14-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # USPDIT_SKIP_APT=1: no Debian installs (a machine without network, e.g. the lent GPU machine:

@@ -6,6 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+# Ranks waiting in MPI give their core up (the tests oversubscribe 2 cores); see README, Launching.
+export OMPI_MCA_mpi_yield_when_idle=1
 # The torchrun launch tests run the pip wheel's torchrun (scripts/setup.sh installs what it needs).
 export USPDIT_SETUP_TORCHRUN=1
 

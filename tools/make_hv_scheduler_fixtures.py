@@ -12,8 +12,9 @@ Two references, both recorded:
              set_timesteps(sigmas=np.linspace(1, 0, N+1)[:-1]) — float64 linspace cast to float32,
              the shift in float32 numpy, timesteps = σ·1000, then a final 0 appended. It has no
              flow_reverse: its σ always runs 1 → 0 (the original's flow_reverse=True). Its step()
-             is diffusers' own (run here on fp32 tensors, where its cast back to the model
-             output's dtype is a no-op).
+             is diffusers' own: on fp32 tensors its cast back to the model output's dtype is a
+             no-op; on bf16 model outputs (diffusers_shift7_bf16) the latents become bf16 and the
+             pipeline feeds the DiT `t.to(latents.dtype)`, recorded as "<case>.fed_timesteps".
 
 Writes tests/data/sampling/hunyuan/:
   schedules.safetensors  "<original|diffusers>.shift<s>_steps<N>_reverse<0|1>.{sigmas,timesteps}"
@@ -117,6 +118,7 @@ def main() -> int:
         ("original_shift7_reverse0", "original", False, torch.float32, torch.float32, 2),
         ("original_shift7_reverse1_fp16", "original", True, torch.float16, torch.bfloat16, 3),
         ("diffusers_shift7", "diffusers", True, torch.float32, torch.float32, 4),
+        ("diffusers_shift7_bf16", "diffusers", True, torch.float32, torch.bfloat16, 5),
     ):
         x, outputs = trajectory_inputs(seed, x_dtype, v_dtype)
         samples, sample = [], x
@@ -127,13 +129,16 @@ def main() -> int:
                 samples.append(sample)
         else:
             sched = diffusers_scheduler(3, 7.0)
+            fed = []
             for i, t in enumerate(sched.timesteps):
+                fed.append(t.expand(1).to(sample.dtype).float())  # HunyuanVideoPipeline's timestep
                 sample = sched.step(outputs[i], t, sample, return_dict=False)[0]
                 samples.append(sample)
-        assert all(s.dtype == torch.float32 for s in samples), name
+            trajectories[f"{name}.fed_timesteps"] = torch.cat(fed)
+        assert all(s.dtype == v_dtype if kind == "diffusers" else s.dtype == torch.float32 for s in samples), name
         trajectories[f"{name}.x"] = x
         trajectories[f"{name}.model_outputs"] = outputs
-        trajectories[f"{name}.samples"] = torch.stack(samples)
+        trajectories[f"{name}.samples"] = torch.stack(samples).float()  # bf16 values are exact in fp32
         cases[name] = {"schedule": kind, "shift": 7.0, "reverse": reverse, "steps": 3, "seed": seed,
                        "x_dtype": str(x_dtype), "model_output_dtype": str(v_dtype)}
     save_file(trajectories, str(args.out / "euler.safetensors"),

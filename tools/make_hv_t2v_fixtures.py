@@ -40,6 +40,17 @@ LlamaModel / CLIPTextModel:
   neg_text_states, neg_text_mask, neg_pooled, latents_cfg_2   --cfg-scale 3 with NEG_PROMPT:
                                       batch cat([neg, pos]), u + 3 (c - u)
 
+reference_diffusers.safetensors: STOCK diffusers — HunyuanVideoPipeline.from_pretrained on the
+diffusers/ folder (and diffusers_shift3/, the same parts with shift 3.0 set only in its
+scheduler/scheduler_config.json), everything fp32, unpatched: its own tokenization (no strip),
+FlowMatchEulerDiscreteScheduler from the folder, true CFG only with a negative prompt, the
+framewise 16-frame VAE tiles. One part is passed in: the Llama tokenizer, as AutoTokenizer builds
+it from tokenizer.json (transformers 5's LlamaTokenizerFast mis-tokenizes Llama 3; see below). Per case "<case>.latents" (output_type="latent") and
+"<case>.video" (plain and cfg) [3, F, H, W] in [0, 1] (output_type="pt") at 48x32 (H x W; the pipeline wants
+multiples of 16); "plain.frames_u8" [F, H, W, 3] is the
+default PIL output (rounded). Cases: plain (guidance 6 embedded, no CFG), cfg (true_cfg_scale 3
+with NEG_PROMPT), cfg_empty_negative (true_cfg_scale 3, negative_prompt ""), shift3.
+
 Regenerate: .venv-tools/bin/python tools/make_hv_t2v_fixtures.py   (see tools/README.md)
 """
 
@@ -53,6 +64,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 
@@ -205,6 +217,65 @@ def denoise(dit, noise, sigmas, timesteps, text: list, cfg_scale: float) -> list
     return out
 
 
+# ---- stock diffusers on the diffusers folder ----
+
+STOCK_HEIGHT, STOCK_WIDTH = 48, 32  # HunyuanVideoPipeline refuses sizes that are not multiples of 16
+STOCK_CASES = {  # name: (folder, pipeline kwargs)
+    "plain": ("diffusers", {}),
+    "cfg": ("diffusers", {"true_cfg_scale": CFG, "negative_prompt": NEG_PROMPT}),
+    "cfg_empty_negative": ("diffusers", {"true_cfg_scale": CFG, "negative_prompt": ""}),
+    "shift3": ("diffusers_shift3", {}),
+}
+
+
+def stock_diffusers_references(out: Path) -> dict:
+    """Runs unpatched HunyuanVideoPipeline on the saved folders; asserts the defaults relied on."""
+    from diffusers import HunyuanVideoPipeline
+    from transformers import AutoTokenizer
+
+    shifted = out / "diffusers_shift3"
+    shifted.mkdir()
+    for part in ("transformer", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2",
+                 "model_index.json"):
+        link(out / "diffusers" / part, shifted / part)
+    write_json(shifted / "scheduler" / "scheduler_config.json",
+               {"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0, "num_train_timesteps": 1000})
+    refs, pipes = {}, {}
+    for name, (folder, kwargs) in STOCK_CASES.items():
+        if folder not in pipes:
+            # The one part not loaded as the folder names it: transformers 5's LlamaTokenizerFast puts a
+            # Metaspace pre-tokenizer on Llama 3's byte-level tokenizer.json and tokenizes the template
+            # wrongly (hunyuanvideo_pipeline.md, trap 8); AutoTokenizer builds it from tokenizer.json as
+            # transformers 4.x's LlamaTokenizerFast, which HunyuanVideo's users run, does.
+            tokenizer = AutoTokenizer.from_pretrained(str(out / folder / "tokenizer"))
+            pipe = HunyuanVideoPipeline.from_pretrained(str(out / folder), tokenizer=tokenizer,
+                                                        dtype=torch.float32)
+            pipe.set_progress_bar_config(disable=True)
+            # The defaults these references rely on: a diffusers release that changes one must say so.
+            assert pipe.vae.tile_sample_min_num_frames == 16 and pipe.vae.tile_sample_stride_num_frames == 12
+            assert pipe.vae.use_framewise_decoding and not pipe.vae.use_tiling
+            # Its fast tokenizer must tokenize as tokenizer.json does (the engine's), or the text differs.
+            ids = pipe.tokenizer(TEMPLATE.format(PROMPT), max_length=MAX_LENGTH, padding="max_length",
+                                 truncation=True).input_ids
+            assert ids == llama_tokenizer().encode(TEMPLATE.format(PROMPT)).ids, "tokenizers disagree"
+            pipes[folder] = pipe
+        pipe = pipes[folder]
+
+        def run(output_type):
+            with torch.no_grad():
+                return pipe(prompt=PROMPT, height=STOCK_HEIGHT, width=STOCK_WIDTH, num_frames=FRAMES, num_inference_steps=STEPS,
+                            guidance_scale=EMBEDDED_CFG, generator=torch.Generator().manual_seed(SEED),
+                            output_type=output_type, return_dict=False, **kwargs)[0]
+
+        refs[f"{name}.latents"] = run("latent")
+        if name in ("plain", "cfg"):  # the decode is the same for every case: two keep the fixture small
+            refs[f"{name}.video"] = run("pt")[0].permute(1, 0, 2, 3)  # [F, 3, H, W] -> [3, F, H, W]
+        if name == "plain":
+            refs["plain.frames_u8"] = torch.from_numpy(
+                np.stack([np.array(frame) for frame in run("pil")[0]]))  # [F, H, W, 3] uint8
+    return {k: v.contiguous() for k, v in refs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -318,6 +389,13 @@ def main() -> None:
             "Text encoders run in fp32 on the fp16-stored weights; the release runs them in fp16.",
             "The noise is a CPU fp32 draw (the engine's); the release draws fp16 on CUDA.",
         ],
+    }
+    stock = stock_diffusers_references(out)
+    save_file(stock, str(out / "reference_diffusers.safetensors"))
+    meta["stock_diffusers"] = {
+        "cases": {name: {"folder": folder, **{k: v for k, v in kwargs.items()}} for name, (folder, kwargs)
+                  in STOCK_CASES.items()},
+        "height": STOCK_HEIGHT, "width": STOCK_WIDTH,
     }
     write_json(out / "meta.json", meta)
     print(json.dumps(meta["checks"]))

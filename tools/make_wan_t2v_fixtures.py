@@ -9,9 +9,10 @@ latent channels and text_dim = the encoder's width (make_wan_fixtures.py), the t
   diffusers/   model_index.json, transformer/, text_encoder/, tokenizer/, vae/, scheduler/ with
                STOCK diffusers' UniPCMultistepScheduler as Wan-AI's -Diffusers folders carry it
                (flow sigmas, flow_shift 3.0 set only in scheduler_config.json)
-  diffusers_shift7/, diffusers_dpm/, diffusers_euler/   the same parts (symlinks to diffusers/)
+  diffusers_shift7/, diffusers_dpm/, diffusers_euler/, diffusers_sigma_min/   the same parts (symlinks to diffusers/)
                with another scheduler_config.json: UniPC flow_shift 7.0,
-               DPMSolverMultistepScheduler (flow) shift 4.0, FlowMatchEulerDiscreteScheduler shift 3.0
+               DPMSolverMultistepScheduler (flow) shift 4.0, FlowMatchEulerDiscreteScheduler shift 3.0,
+               UniPC flow_shift 3.0 with final_sigmas_type "sigma_min"
   original/    config.json + diffusion_pytorch_model.safetensors, models_t5_umt5-xxl-enc-bf16.pth
                (fp32 data under the release's name), Wan2.1_VAE.pth, google/umt5-xxl/
 
@@ -103,6 +104,8 @@ FOLDERS = {
     "diffusers_shift7": ("UniPCMultistepScheduler", dict(UNIPC_FLOW, flow_shift=7.0)),
     "diffusers_dpm": ("DPMSolverMultistepScheduler", dict(UNIPC_FLOW, flow_shift=4.0)),
     "diffusers_euler": ("FlowMatchEulerDiscreteScheduler", dict(shift=3.0)),
+    # UniPC ending at sigma_min instead of 0: its last step lands on σ = 1/1000 shifted, not on 0.
+    "diffusers_sigma_min": ("UniPCMultistepScheduler", dict(UNIPC_FLOW, flow_shift=3.0, final_sigmas_type="sigma_min")),
 }
 DIFFUSERS_STEPS = 3  # the third step is where UniPC's second-order predictor first runs
 NEGATIVE = "blurry, static, low quality"
@@ -115,6 +118,7 @@ DIFFUSERS_CASES = [
     ("d7_noguide", "diffusers_shift7", 1.0, None),
     ("ddpm_noneg", "diffusers_dpm", 4.0, None),
     ("deuler_neg", "diffusers_euler", 5.0, NEGATIVE),
+    ("dsmin_noguide", "diffusers_sigma_min", 1.0, None),
 ]
 
 

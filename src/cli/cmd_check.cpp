@@ -3,6 +3,7 @@
 // their peers and environment settings known to slow a run down (parallel/link_check.h).
 //
 //   mpirun -np 16 build/uspdit check [--bytes 16777216] [--iters 5] [--min-inter-node-gbps 10] [--json]
+//                                    [--slow-fraction 0.5] [--nodes-share-cpus]
 //
 // Exit codes, the same on every rank, so a job script can gate a run on it:
 //   0  nothing flagged
@@ -46,7 +47,8 @@ std::vector<std::string> node_hostnames(parallel::Communicator& world, const par
 
 // Pretend every `per_node` consecutive ranks are a node: the only way to run the inter-node
 // schedule (pairs, world all-to-all, sub-communicators) on a single machine.
-parallel::NodeInfo simulated_nodes(const parallel::NodeInfo& real, int rank, int world_size, int64_t per_node) {
+parallel::NodeInfo simulated_nodes(const parallel::NodeInfo& real, int rank, int world_size,
+                                   int64_t per_node) {
   parallel::NodeInfo nodes = real;
   nodes.node_of_rank.resize(world_size);
   for (int r = 0; r < world_size; ++r) nodes.node_of_rank[r] = static_cast<int>(r / per_node);
@@ -62,7 +64,8 @@ std::string ranks_cell(const parallel::LinkMeasurement& m) {
 
 std::string nodes_cell(const parallel::LinkMeasurement& m) {
   if (m.node_a == m.node_b) return std::to_string(m.node_a);
-  return std::to_string(m.node_a) + (m.kind == parallel::LinkKind::kP2p ? "<->" : "-") + std::to_string(m.node_b);
+  return std::to_string(m.node_a) + (m.kind == parallel::LinkKind::kP2p ? "<->" : "-") +
+         std::to_string(m.node_b);
 }
 
 std::string json_string(const std::string& s) {
@@ -90,27 +93,41 @@ struct Report {
   std::vector<parallel::LinkMeasurement> links;
   std::vector<parallel::LinkFlag> flags;
   std::vector<parallel::EnvFinding> env;
+  std::optional<double> min_inter_node_gbps;
 };
 
 void print_table(const Report& r) {
   std::printf(
-      "uspdit check: %d rank(s) on %zu node(s) over %s; bandwidth: %lld bytes x %d (median), "
+      "uspdit check: %d rank(s) on %zu node(s) over %s; bandwidth: %lld bytes x %d (fastest), "
       "latency: %lld bytes x %d\n",
       r.world_size, r.hostnames.size(), r.backend.c_str(), (long long)r.options.bandwidth_bytes,
       r.options.iters, (long long)r.options.latency_bytes, r.options.latency_iters);
   for (size_t n = 0; n < r.hostnames.size(); ++n) std::printf("node %zu: %s\n", n, r.hostnames[n].c_str());
   if (r.links.empty()) std::printf("nothing to measure: one rank has no links (launch with mpirun -np N)\n");
-  if (!r.links.empty()) {
-    std::printf("\n%-11s %-11s %-10s %-7s %11s %10s  %s\n", "kind", "scope", "ranks", "nodes", "latency_us",
-                "GB/s", "flag");
+  // Inter-node links are shown apart: they are expected to be slower, and compared only with
+  // each other.
+  for (const auto scope : {parallel::LinkScope::kIntraNode, parallel::LinkScope::kInterNode}) {
+    bool header = false;
+    for (size_t i = 0; i < r.links.size(); ++i) {
+      const auto& m = r.links[i];
+      if (m.scope != scope) continue;
+      if (!header) {
+        std::printf("\n%s links:\n%-11s %-11s %-10s %-7s %11s %10s  %s\n",
+                    scope == parallel::LinkScope::kIntraNode ? "intra-node" : "inter-node", "kind", "scope",
+                    "ranks", "nodes", "latency_us", "GB/s", "flag");
+        header = true;
+      }
+      const bool slow =
+          std::any_of(r.flags.begin(), r.flags.end(), [&](const auto& f) { return f.measurement == i; });
+      std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", parallel::link_kind_name(m.kind),
+                  parallel::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(),
+                  m.latency_us, m.bandwidth_gbps, slow ? "  SLOW" : "");
+    }
   }
-  for (size_t i = 0; i < r.links.size(); ++i) {
-    const auto& m = r.links[i];
-    const bool slow =
-        std::any_of(r.flags.begin(), r.flags.end(), [&](const auto& f) { return f.measurement == i; });
-    std::printf("%-11s %-11s %-10s %-7s %11.1f %10.3f%s\n", parallel::link_kind_name(m.kind),
-                parallel::link_scope_name(m.scope), ranks_cell(m).c_str(), nodes_cell(m).c_str(), m.latency_us,
-                m.bandwidth_gbps, slow ? "  SLOW" : "");
+  if (r.hostnames.size() == 2 && !r.min_inter_node_gbps) {
+    std::printf(
+        "\nnote: with 2 nodes the one inter-node link has no peer to be compared with; pass "
+        "--min-inter-node-gbps G (the rate the fabric should give) to judge it\n");
   }
   std::printf("\n%s\n", r.flags.empty() ? "links: nothing flagged" : "slow links:");
   for (const auto& f : r.flags) std::printf("  - %s\n", f.message.c_str());
@@ -146,8 +163,8 @@ void print_json(const Report& r, int status) {
         "%s\n  {\"kind\": \"%s\", \"scope\": \"%s\", \"rank_a\": %d, \"rank_b\": %d, \"node_a\": %d, "
         "\"node_b\": %d, \"group_size\": %d, \"latency_us\": %.3f, \"bandwidth_gbps\": %.6f, "
         "\"flagged\": %s}",
-        i ? "," : "", parallel::link_kind_name(m.kind), parallel::link_scope_name(m.scope), m.rank_a, m.rank_b,
-        m.node_a, m.node_b, m.group_size, m.latency_us, m.bandwidth_gbps, slow ? "true" : "false");
+        i ? "," : "", parallel::link_kind_name(m.kind), parallel::link_scope_name(m.scope), m.rank_a,
+        m.rank_b, m.node_a, m.node_b, m.group_size, m.latency_us, m.bandwidth_gbps, slow ? "true" : "false");
   }
   std::printf("],\n \"flags\": [");
   for (size_t i = 0; i < r.flags.size(); ++i) {
@@ -174,7 +191,9 @@ int run_check(Args& args) {
   const bool json = args.flag("json");
   parallel::SlowLinkOptions slow;
   if (args.has("min-inter-node-gbps")) slow.min_inter_node_gbps = args.get_double("min-inter-node-gbps", 0);
+  slow.relative_fraction = args.get_double("slow-fraction", slow.relative_fraction);
   const int64_t simulate_per_node = args.get_int("simulate-ranks-per-node", 0);
+  report.options.nodes_share_cpus = args.flag("nodes-share-cpus");
   const auto request = device_request(args);
   const auto comm = comm_backend(args);
   args.finish();
@@ -183,6 +202,8 @@ int run_check(Args& args) {
           "--bytes must be between 1 and " + std::to_string(INT_MAX));
   require(iters >= 1 && iters <= 10000, "--iters must be between 1 and 10000");
   require(!slow.min_inter_node_gbps || *slow.min_inter_node_gbps > 0, "--min-inter-node-gbps must be > 0");
+  require(slow.relative_fraction > 0 && slow.relative_fraction < 1,
+          "--slow-fraction must be between 0 and 1 (exclusive), e.g. 0.5");
   require(simulate_per_node >= 0, "--simulate-ranks-per-node must be >= 1");
   report.options.iters = static_cast<int>(iters);
 
@@ -198,7 +219,9 @@ int run_check(Args& args) {
   report.hostnames = node_hostnames(world, nodes);
   report.links = parallel::measure_links(world, nodes, report.options);
   report.flags = parallel::flag_slow_links(report.links, slow);
-  const auto local = parallel::check_environment(parallel::process_env(), nodes.num_nodes, device);
+  report.min_inter_node_gbps = slow.min_inter_node_gbps;
+  const auto local = parallel::check_environment(parallel::process_env(), nodes.num_nodes, device,
+                                                 world.backend() == "nccl");
   report.env = parallel::gather_env_findings(world, local);
 
   // Every rank holds the same links and findings, hence returns the same code.

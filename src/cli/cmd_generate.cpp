@@ -3,7 +3,7 @@
 // generate.py names for Wan 2.1, sample_video.py's for HunyuanVideo — and this command does the
 // rest, the same for every family:
 //   --ulysses_degree/--ulysses_size U --ring_degree/--ring_size R --use_cfg_parallel   (mesh)
-//   --save_frames DIR --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
+//   --save_frames DIR --save_video_tensor FILE --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
 //   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm
 // Every check that can fail runs before any weight is read.
 #include <ATen/Parallel.h>
@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/memory_budget.h"
 #include "core/utf8_check.h"
+#include "io/safetensors_writer.h"
 #include "parallel/agreement.h"
 #include "parallel/mesh.h"
 #include "parallel/runtime.h"
@@ -78,6 +79,9 @@ int run_generate(Args& args) {
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
   degrees.cfg = args.flag("use-cfg-parallel") ? 2 : 1;
   const std::string frames_dir = args.get_string("save-frames", "");
+  // The decoded video before 8-bit rounding (float32 [1, 3, F, H, W], key "video"): runs on
+  // different meshes are compared with it to a tolerance, which PNG frames cannot show.
+  const std::string tensor_file = args.get_string("save-video-tensor", "");
   const std::string bench_dir = args.get_string("bench-output", "");
   pipeline::T2vSettings settings;
   settings.warmup_steps = static_cast<int>(args.get_int("warmup-steps", 0));
@@ -107,11 +111,12 @@ int run_generate(Args& args) {
   args.finish();
   require(fps >= 1 && fps <= 240, "--fps must be 1..240");
   require(crf >= 0 && crf <= 51, "--crf must be 0..51 (H.264: 0 lossless, 23 x264's default)");
-  job->apply_settings(settings, rt->device());
-  settings.device = rt->device();
 
   parallel::run_agreed(world, [&] { job->check_files(); });
   job->validate();
+  // After check_files: a family's settings may follow the checkpoint (HunyuanVideo's reference).
+  job->apply_settings(settings, rt->device());
+  settings.device = rt->device();
   parallel::validate_degrees(degrees, rt->world_size(), job->heads(), job->model_label(), true);
   const auto request = job->request();
   require_utf8(request.prompt, "--prompt");
@@ -126,6 +131,11 @@ int run_generate(Args& args) {
               ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO), so it "
               "cannot write mp4; rebuild with FFmpeg's -dev packages installed");
   require_writable_dir(fs::path(output).parent_path(), "--save_file " + output);
+  if (!tensor_file.empty()) {
+    require(fs::path(tensor_file).extension() == ".safetensors",
+            "--save_video_tensor " + tensor_file + ": the tensor is written as .safetensors");
+    require_writable_dir(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
+  }
   for (const auto& note : job->notes()) log::info("note: " + note);
   auto plugin = job->make_family(settings);
   require(plugin != nullptr, family->display_name +
@@ -143,12 +153,13 @@ int run_generate(Args& args) {
   // Rank 0 writes; every rank learns whether that worked, so none exits 0 after a failed write.
   parallel::run_agreed(world, [&] {
     if (rt->rank() != 0) return;
-    const auto rgb = video::to_rgb8(video);
+    const auto rgb = video::to_rgb8(video, job->frame_rounding());
     video::Mp4Options mp4;
     mp4.fps = fps;
     mp4.crf = crf;
     video::write_mp4(output, rgb, mp4);
     if (!frames_dir.empty()) video::write_png_frames(frames_dir, rgb);
+    if (!tensor_file.empty()) io::write_safetensors(tensor_file, {{"video", video.to(at::kFloat)}});
   });
   log::info("wrote " + output + (frames_dir.empty() ? "" : " and PNG frames in " + frames_dir));
 

@@ -38,7 +38,9 @@ CommandHelp generate_help() {
       "generate.py, unipc, shift 5, Wan's default negative prompt); --schedule picks the other;\n"
       "--sample_solver and --sample_shift override the folder; --sample_steps 50; --sample_guide_scale 5;\n"
       "--dtype bf16 sets the text encoder and the DiT (--text-dtype overrides the text encoder);\n"
-      "the VAE and sampler run in fp32.";
+      "the VAE and sampler run in fp32.\n"
+      "HunyuanVideo: the release's ckpts/ samples as sample_video.py, a diffusers folder as\n"
+      "HunyuanVideoPipeline with its scheduler_config.json; --schedule picks the other.";
   h.sections.push_back(
       {"every model",
        {{{"ckpt-dir", "model", "model-base"},
@@ -52,6 +54,11 @@ CommandHelp generate_help() {
          "run the two guidance branches on two halves of the ranks (cfg degree 2)",
          "off"},
         {{"save-frames"}, "DIR", "also write every frame as PNG into DIR (it must exist)", "none"},
+        {{"save-video-tensor"},
+         "FILE.safetensors",
+         "also write the decoded video before 8-bit rounding (float32 [1, 3, F, H, W], key \"video\"), to "
+         "compare runs on different meshes to a tolerance",
+         "none"},
         {{"bench-output"}, "DIR", "write a benchmark JSON report into DIR", "none"},
         {{"warmup-steps"}, "N", "denoising steps run and discarded before the timed run", "0"},
         {{"n-repeats"}, "N", "timed repetitions of the whole generation", "1"},
@@ -105,13 +112,13 @@ CommandHelp generate_help() {
         {{"height"}, "H", "frame height (xDiT)", "720"},
         {{"width"}, "W", "frame width (xDiT)", "1280"},
         {{"video-length", "num-frames"}, "N", "frames, 4n+1", "129"},
-        {{"infer-steps", "num-inference-steps"}, "N", "denoising steps", "50"},
+        {{"infer-steps", "num-inference-steps"}, "N", "denoising steps", "50 (or the diffusers folder's)"},
         {{"seed"}, "N", "noise seed", "0"},
         {{"embedded-cfg-scale", "guidance-scale"}, "G", "the guidance-distilled DiT's guidance input", "6"},
         {{"cfg-scale"}, "G", "true classifier-free guidance when > 1 (a second branch)", "1"},
-        {{"flow-shift"}, "S", "flow shift of the sigmas", "7"},
+        {{"flow-shift"}, "S", "flow shift of the sigmas", "7 (or the diffusers folder's)"},
         {{"flow-reverse"}, "true|false", "sigmas run 1 -> 0 (what the model is trained for)", "true"},
-        {{"schedule"}, "original|diffusers", "which reference's flow schedule", "original"},
+        {{"schedule"}, "original|diffusers", "which reference's flow schedule", "from the folder"},
         {{"dit-weight"}, "FILE", "the DiT's .pt instead of the folder's", "the folder's"},
         {{"use-fp8"}, "", "load the fp8 DiT release (mp_rank_00_model_states_fp8.pt)", "off"},
         {{"precision"}, "bf16|fp16|fp32", "the DiT's dtype", "bf16"},
@@ -185,20 +192,33 @@ CommandHelp check_help() {
   h.usage = "mpirun -np N uspdit check [flags]";
   h.about =
       "Measures latency and bandwidth of every pair of nodes (first rank of each), every pair of ranks\n"
-      "inside a node, and all-to-all inside each node and over the world; flags links under half the\n"
-      "median of their peers (or, inter-node, under G GB/s) and environment settings known to slow\n"
-      "runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1, OMPI_MCA_btl without shared memory, ...).";
-  h.sections.push_back({"flags",
-                        {{{"bytes"}, "B", "bandwidth message size in bytes", "16777216"},
-                         {{"iters"}, "K", "timed repetitions of the bandwidth message, median kept", "5"},
-                         {{"min-inter-node-gbps"}, "G", "also flag inter-node links under G GB/s", "none"},
-                         {{"json"}, "", "print the report as JSON", "off"},
-                         {{"simulate-ranks-per-node"},
-                          "N",
-                          "treat ranks [kN, (k+1)N) as node k (testing only: the links are not real)",
-                          "0 (the real nodes)"},
-                         kDevice,
-                         kComm}});
+      "inside a node, and all-to-all inside each node and over the world; flags links under F (half)\n"
+      "the median of their peers, the inter-node links of a node whose links are under F those of the\n"
+      "other nodes (3+ nodes), inter-node links under G GB/s (the only judge with 2 nodes), and\n"
+      "environment settings known to slow runs down (NCCL_P2P_DISABLE=1, NCCL_IB_DISABLE=1,\n"
+      "OMPI_MCA_btl without shared memory, ...).";
+  h.sections.push_back(
+      {"flags",
+       {{{"bytes"}, "B", "bandwidth message size in bytes", "16777216"},
+        {{"iters"}, "K", "timed repetitions of the bandwidth message, fastest kept", "5"},
+        {{"slow-fraction"},
+         "F",
+         "a link (or node) is slow under F x its peers'; lower it where CPU contention makes healthy links "
+         "vary (shared cores)",
+         "0.5"},
+        {{"nodes-share-cpus"},
+         "",
+         "measure one node's links at a time: for nodes that share one machine's cores (network namespaces, "
+         "VMs on one host)",
+         "off"},
+        {{"min-inter-node-gbps"}, "G", "also flag inter-node links under G GB/s", "none"},
+        {{"json"}, "", "print the report as JSON", "off"},
+        {{"simulate-ranks-per-node"},
+         "N",
+         "treat ranks [kN, (k+1)N) as node k (testing only: the links are not real)",
+         "0 (the real nodes)"},
+        kDevice,
+        kComm}});
   h.after = "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure";
   return h;
 }

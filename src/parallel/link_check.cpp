@@ -65,7 +65,8 @@ std::vector<std::pair<int, int>> intra_node_pairs(const std::vector<int>& member
 
 }  // namespace
 
-LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node) {
+LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node,
+                         bool nodes_share_cpus) {
   if (max_intra_pairs_per_node < 1) throw std::invalid_argument("max_intra_pairs_per_node must be >= 1");
   LinkPlan plan;
   if (node_of_rank.empty()) return plan;
@@ -76,12 +77,14 @@ LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pai
     members[node_of_rank[r]].push_back(r);
   }
 
-  // Intra-node pairs: the k-th pair of every node runs in round k.
+  // Intra-node pairs: the k-th pair of every node runs in round k (each in its own round when
+  // the nodes share CPUs).
   for (int node = 0; node < num_nodes; ++node) {
     auto pairs = intra_node_pairs(members[node], max_intra_pairs_per_node);
+    const size_t first_round = nodes_share_cpus ? plan.p2p_rounds.size() : 0;
     for (size_t k = 0; k < pairs.size(); ++k) {
-      if (plan.p2p_rounds.size() <= k) plan.p2p_rounds.emplace_back();
-      plan.p2p_rounds[k].push_back(plan.links.size());
+      if (plan.p2p_rounds.size() <= first_round + k) plan.p2p_rounds.emplace_back();
+      plan.p2p_rounds[first_round + k].push_back(plan.links.size());
       plan.links.push_back(
           {LinkKind::kP2p, LinkScope::kIntraNode, {pairs[k].first, pairs[k].second}, node, node});
     }
@@ -119,10 +122,21 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
 }
 
-// Median time of one simultaneous exchange of `bytes` with `peer`. The untimed first exchange
+// How the repetitions of one measurement are summed up. Latency: the median (the typical small
+// message). Bandwidth: the fastest repetition, because noise only ever slows a transfer down: on
+// cores shared with other work (nodes that share a machine, a busy node) a descheduled rank
+// makes one repetition slow, and the median of a few can then be 10x under what the link does;
+// a link that is slow by configuration (TCP instead of RDMA, no shared memory) is slow every time.
+enum class Keep { kMedian, kFastest };
+
+double summary(std::vector<double> times, Keep keep) {
+  return keep == Keep::kMedian ? median(std::move(times)) : *std::min_element(times.begin(), times.end());
+}
+
+// Time of one simultaneous exchange of `bytes` with `peer`. The untimed first exchange
 // faults the pages in and lines the two ranks up, so the timed ones measure the link, not the
 // skew of arriving at it.
-double time_exchange(Communicator& comm, int peer, int64_t bytes, int iters) {
+double time_exchange(Communicator& comm, int peer, int64_t bytes, int iters, Keep keep) {
   const auto bytes_on_device = at::TensorOptions().dtype(at::kByte).device(comm.device());
   auto send = at::zeros({bytes}, bytes_on_device);
   auto recv = at::zeros({bytes}, bytes_on_device);
@@ -135,7 +149,7 @@ double time_exchange(Communicator& comm, int peer, int64_t bytes, int iters) {
     core::synchronize(comm.device());  // a GPU transfer completes on its stream, not in wait()
     times.push_back(sw.seconds());
   }
-  return median(times);
+  return summary(std::move(times), keep);
 }
 
 // Per-destination chunk of an all-to-all in which every rank sends `bytes` in total.
@@ -143,7 +157,7 @@ int64_t all_to_all_chunk(int64_t bytes, int group_size) {
   return std::max<int64_t>(1, bytes / std::max(1, group_size));
 }
 
-double time_all_to_all(Communicator& comm, int64_t bytes, int iters) {
+double time_all_to_all(Communicator& comm, int64_t bytes, int iters, Keep keep) {
   const int64_t chunk = all_to_all_chunk(bytes, comm.size());
   const auto bytes_on_device = at::TensorOptions().dtype(at::kByte).device(comm.device());
   auto send = at::zeros({chunk * comm.size()}, bytes_on_device);
@@ -158,7 +172,7 @@ double time_all_to_all(Communicator& comm, int64_t bytes, int iters) {
     core::synchronize(comm.device());
     times.push_back(sw.seconds());
   }
-  return median(times);
+  return summary(std::move(times), keep);
 }
 
 int peer_in(const PlannedLink& link, int me) {
@@ -184,7 +198,8 @@ std::vector<LinkMeasurement> measure_links(Communicator& world, const NodeInfo& 
       options.latency_iters < 1) {
     throw std::invalid_argument("measure_links: message sizes and iteration counts must be >= 1");
   }
-  const LinkPlan plan = plan_link_check(nodes.node_of_rank, options.max_intra_pairs_per_node);
+  const LinkPlan plan =
+      plan_link_check(nodes.node_of_rank, options.max_intra_pairs_per_node, options.nodes_share_cpus);
   const int me = world.rank();
   // Row i: {latency seconds, bandwidth seconds} of link i as this rank saw it, 0 if not in it.
   // One max-reduction at the end gives every rank every link, timed by its slower end.
@@ -195,27 +210,32 @@ std::vector<LinkMeasurement> measure_links(Communicator& world, const NodeInfo& 
     for (size_t index : round) {
       const int peer = peer_in(plan.links[index], me);
       if (peer < 0) continue;
-      t[2 * index] = time_exchange(world, peer, options.latency_bytes, options.latency_iters);
-      t[2 * index + 1] = time_exchange(world, peer, options.bandwidth_bytes, options.iters);
+      t[2 * index] = time_exchange(world, peer, options.latency_bytes, options.latency_iters, Keep::kMedian);
+      t[2 * index + 1] = time_exchange(world, peer, options.bandwidth_bytes, options.iters, Keep::kFastest);
     }
     // Ranks outside this round's pairs wait here: nobody starts the next round early.
     world.barrier();
   }
 
-  // Every node's all-to-all at once, each on its own sub-communicator; split is collective.
+  // Every node's all-to-all at once, each on its own sub-communicator (one node after the other
+  // when the nodes share CPUs); split is collective.
   if (!plan.node_all_to_all.empty()) {
     auto node_comm = world.split(nodes.node_of_rank[me], me);
     for (size_t index : plan.node_all_to_all) {
-      if (!contains(plan.links[index].ranks, me)) continue;
-      t[2 * index] = time_all_to_all(*node_comm, options.latency_bytes, options.latency_iters);
-      t[2 * index + 1] = time_all_to_all(*node_comm, options.bandwidth_bytes, options.iters);
+      if (contains(plan.links[index].ranks, me)) {
+        t[2 * index] =
+            time_all_to_all(*node_comm, options.latency_bytes, options.latency_iters, Keep::kMedian);
+        t[2 * index + 1] =
+            time_all_to_all(*node_comm, options.bandwidth_bytes, options.iters, Keep::kFastest);
+      }
+      if (options.nodes_share_cpus) world.barrier();
     }
     world.barrier();
   }
   if (plan.world_all_to_all) {
     const size_t index = *plan.world_all_to_all;
-    t[2 * index] = time_all_to_all(world, options.latency_bytes, options.latency_iters);
-    t[2 * index + 1] = time_all_to_all(world, options.bandwidth_bytes, options.iters);
+    t[2 * index] = time_all_to_all(world, options.latency_bytes, options.latency_iters, Keep::kMedian);
+    t[2 * index + 1] = time_all_to_all(world, options.bandwidth_bytes, options.iters, Keep::kFastest);
   }
   if (!plan.links.empty()) world.host_all_reduce_max(seconds);
 
@@ -283,12 +303,54 @@ const char* hint(const LinkMeasurement& m) {
 
 }  // namespace
 
+namespace {
+
+// A node whose inter-node links are slow as a whole: its own links make up most of the pairs on a
+// few nodes (on 3 nodes, 2 of the 3), so they drag the group median down to their own level and
+// the median rule alone passes them. A node is slow when even its fastest inter-node p2p link is
+// under `fraction` x the median of the links between the other nodes: one slow node cannot drag
+// that reference down, and a healthy node always has a fast link. Only nodes with >= 2 such links
+// are judged (one link cannot say which end is slow), so 2 nodes are never judged this way.
+struct SlowNode {
+  int node = 0;
+  double fastest = 0;    // its fastest link
+  double reference = 0;  // median of the links between other nodes
+  size_t links = 0;
+};
+
+std::vector<SlowNode> find_slow_nodes(const std::vector<LinkMeasurement>& measurements, double fraction) {
+  std::vector<const LinkMeasurement*> inter;
+  std::map<int, std::vector<double>> of_node;
+  for (const auto& m : measurements) {
+    if (m.kind != LinkKind::kP2p || m.scope != LinkScope::kInterNode) continue;
+    inter.push_back(&m);
+    of_node[m.node_a].push_back(m.bandwidth_gbps);
+    of_node[m.node_b].push_back(m.bandwidth_gbps);
+  }
+  std::vector<SlowNode> slow;
+  for (const auto& [node, mine] : of_node) {
+    if (mine.size() < 2) continue;
+    std::vector<double> others;
+    for (const auto* m : inter) {
+      if (m->node_a != node && m->node_b != node) others.push_back(m->bandwidth_gbps);
+    }
+    if (others.empty()) continue;
+    const double fastest = *std::max_element(mine.begin(), mine.end());
+    const double reference = median(others);
+    if (fastest < fraction * reference) slow.push_back({node, fastest, reference, mine.size()});
+  }
+  return slow;
+}
+
+}  // namespace
+
 std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measurements,
                                       const SlowLinkOptions& options) {
   std::map<std::pair<LinkKind, LinkScope>, std::vector<double>> groups;
   for (const auto& m : measurements) groups[{m.kind, m.scope}].push_back(m.bandwidth_gbps);
   std::map<std::pair<LinkKind, LinkScope>, double> medians;
   for (const auto& [key, values] : groups) medians[key] = median(values);
+  const auto slow_nodes = find_slow_nodes(measurements, options.relative_fraction);
 
   std::vector<LinkFlag> flags;
   for (size_t i = 0; i < measurements.size(); ++i) {
@@ -300,6 +362,19 @@ std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measur
       reasons.push_back("under " + number(options.relative_fraction) + "x the median " +
                         number(medians[key]) + " GB/s of the " + std::to_string(group) + " " +
                         link_scope_name(m.scope) + " " + link_kind_name(m.kind) + " links");
+    }
+    if (m.kind == LinkKind::kP2p && m.scope == LinkScope::kInterNode) {
+      for (const auto& s : slow_nodes) {
+        // A slow node's link to a healthy node is slow; one at its peers' speed is not blamed.
+        if ((s.node != m.node_a && s.node != m.node_b) ||
+            !(m.bandwidth_gbps < options.relative_fraction * s.reference)) {
+          continue;
+        }
+        reasons.push_back("node " + std::to_string(s.node) + " is slow: its " + std::to_string(s.links) +
+                          " inter-node links reach at most " + number(s.fastest) + " GB/s against " +
+                          number(s.reference) + " GB/s between the other nodes");
+        break;
+      }
     }
     if (options.min_inter_node_gbps && m.kind == LinkKind::kP2p && m.scope == LinkScope::kInterNode &&
         m.bandwidth_gbps < *options.min_inter_node_gbps) {
@@ -339,7 +414,7 @@ const std::vector<EnvRule> kEnvRules = {
     {"NCCL_NET", EnvMatch::kEqualsIgnoreCase, "Socket", 2, RuleDevices::kAny, "NCCL_NET=Socket",
      "NCCL is forced onto TCP sockets between nodes even where RDMA is available",
      "unset NCCL_NET (or set NCCL_NET=IB) and check NCCL_IB_HCA / ibv_devices"},
-    {"NCCL_SOCKET_IFNAME", EnvMatch::kUnset, nullptr, 2, RuleDevices::kAny, "NCCL_SOCKET_IFNAME unset",
+    {"NCCL_SOCKET_IFNAME", EnvMatch::kUnset, nullptr, 2, RuleDevices::kNccl, "NCCL_SOCKET_IFNAME unset",
      "NCCL picks the interface for bootstrap and socket traffic itself and may choose a slow or unroutable "
      "one (docker0, a management NIC)",
      "set NCCL_SOCKET_IFNAME (and GLOO_SOCKET_IFNAME) to the node-to-node interface from `ip link`, and "
@@ -393,8 +468,9 @@ bool matches(const EnvRule& rule, const std::optional<std::string>& value) {
   return false;
 }
 
-bool concerns(RuleDevices devices, DeviceKind device) {
+bool concerns(RuleDevices devices, DeviceKind device, bool uses_nccl) {
   if (devices == RuleDevices::kAny) return true;
+  if (devices == RuleDevices::kNccl) return uses_nccl;
   return (devices == RuleDevices::kCpu) == (device == DeviceKind::kCpu);
 }
 
@@ -408,11 +484,12 @@ std::string env_rule_message(const EnvRule& rule) {
   return std::string(rule.condition) + ": " + rule.problem + ". Fix: " + rule.fix;
 }
 
-std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device) {
+std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device,
+                                          bool uses_nccl) {
   std::vector<EnvWarning> warnings;
   for (size_t i = 0; i < kEnvRules.size(); ++i) {
     const EnvRule& rule = kEnvRules[i];
-    if (num_nodes < rule.min_nodes || !concerns(rule.devices, device)) continue;
+    if (num_nodes < rule.min_nodes || !concerns(rule.devices, device, uses_nccl)) continue;
     auto value = env(rule.variable);
     if (!matches(rule, value)) continue;
     warnings.push_back({i, rule.variable, value, env_rule_message(rule)});

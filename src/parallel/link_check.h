@@ -43,7 +43,8 @@ struct LinkMeasurement {
   // p2p: time of one exchange of a small message (both directions at once), i.e. about one
   // one-way latency plus the communicator's per-call cost. all_to_all: one small all-to-all.
   double latency_us = 0;
-  // p2p: bytes per direction / time of a simultaneous exchange, as a ring attention step sees it.
+  // p2p: bytes per direction / time of a simultaneous exchange, as a ring attention step sees it
+  // (the fastest of the repetitions: noise only slows a transfer down).
   // all_to_all: bytes each rank sends to the others / time (slowest rank). GB = 1e9 bytes.
   double bandwidth_gbps = 0;
 };
@@ -73,16 +74,21 @@ struct LinkPlan {
 // node_of_rank from NodeInfo. Inter-node pairs join the lowest rank of each node (its local rank
 // 0 under every launcher we know). Intra-node pairs are all pairs of a node's ranks, or, beyond
 // max_intra_pairs_per_node, the pairs at rank distance 1, 2, ... (so every rank is covered first).
-LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node);
+// nodes_share_cpus: every intra-node pair gets a round of its own (and node all-to-alls run one
+// node at a time), for "nodes" that share one machine's cores (network namespaces, VMs on one
+// host), where pairs of different nodes running at once would compete for the same CPUs.
+LinkPlan plan_link_check(const std::vector<int>& node_of_rank, int max_intra_pairs_per_node,
+                         bool nodes_share_cpus = false);
 
 // ---- Measurement ------------------------------------------------------------------------------
 
 struct LinkCheckOptions {
   int64_t bandwidth_bytes = 16 << 20;  // per direction (p2p) or per rank (all-to-all)
-  int iters = 5;                       // timed repetitions of the large message; median kept
+  int iters = 5;                       // timed repetitions of the large message; the fastest kept
   int64_t latency_bytes = 8;
   int latency_iters = 50;
   int max_intra_pairs_per_node = 64;
+  bool nodes_share_cpus = false;  // see plan_link_check
 };
 
 // Collective over `world`: every rank must call it with the same arguments. Every rank returns
@@ -107,7 +113,10 @@ struct LinkFlag {
 };
 
 // Inter-node links being slower than intra-node ones is expected and never flagged: links are only
-// compared with their own group.
+// compared with their own group (same kind and scope), and inter-node links also with the links
+// of the other nodes, so that one slow node is named even where its links are the group's median
+// (3 nodes: 2 of the 3 pairs). One inter-node link (2 nodes) has no peer: only
+// min_inter_node_gbps, the rate the fabric should give, can judge it.
 std::vector<LinkFlag> flag_slow_links(const std::vector<LinkMeasurement>& measurements,
                                       const SlowLinkOptions& options = {});
 
@@ -120,11 +129,13 @@ enum class EnvMatch {
   kBtlWithoutSharedMemory,  // an Open MPI btl list that leaves out (or excludes) vader/sm
 };
 
-enum class RuleDevices { kAny, kCpu, kCuda };
+// kNccl: only jobs whose tensors go over NCCL (advice a CPU job over MPI cannot act on).
+enum class RuleDevices { kAny, kCpu, kCuda, kNccl };
 
 // One known-harmful setting. Rules are data: a new one is one line of the table in link_check.cpp.
-// NCCL rules concern every device: a CPU check run in a job's environment is the pre-flight of
-// the GPU job launched the same way. Open MPI transport rules concern CPU (MPI) runs only.
+// NCCL switches that are set concern every device: a CPU check run in a job's environment is the
+// pre-flight of the GPU job launched the same way. A NCCL variable being unset concerns NCCL jobs
+// only (every MPI job would otherwise fail the check). Open MPI transport rules: CPU runs only.
 struct EnvRule {
   const char* variable;
   EnvMatch match;
@@ -146,7 +157,9 @@ struct EnvWarning {
   std::string message;  // condition, problem and fix in one line
 };
 
-std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device);
+// uses_nccl: the run's tensors go over NCCL (Communicator::backend() "nccl").
+std::vector<EnvWarning> check_environment(const EnvLookup& env, int num_nodes, DeviceKind device,
+                                          bool uses_nccl);
 
 // Environments may differ between nodes (mpirun forwards only what -x names), so every rank checks
 // its own. Collective: returns, on every rank, each rule that fired anywhere and the ranks it fired on.

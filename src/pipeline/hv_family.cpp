@@ -14,6 +14,7 @@
 #include "models/hunyuan_video/hv_tensors.h"
 #include "pipeline/family_registry.h"
 #include "pipeline/forward_inputs.h"
+#include "pipeline/hv_reference.h"
 #include "pipeline/hv_t2v_family.h"
 #include "pipeline/hv_t2v_files.h"
 #include "pipeline/hv_t2v_request.h"
@@ -41,7 +42,8 @@ class HvT2vJob final : public T2vJob {
     settings.text_dtype = parse_dtype(load_.text_encoder_precision);
     settings.text_device = device;
     settings.offload_model = load_.use_cpu_offload;
-    if (load_.vae_tiling) settings.vae_tiling = VaeTiling{256, 192};
+    // diffusers' decode is always framewise (16-frame tiles), so it takes the tiled path too.
+    if (load_.vae_tiling || diffusers()) settings.vae_tiling = VaeTiling{256, 192};
   }
 
   void check_files() override {
@@ -50,6 +52,12 @@ class HvT2vJob final : public T2vJob {
     dit_config_ = dit.config;
     hv::open_hv_source(dit);  // the weights' index: a truncated file fails now
     check_hv_t2v_files(files_, dit_config_);
+    startup_lines_ = apply_hv_reference(request_, load_, files_.layout);
+  }
+
+  std::vector<std::string> startup_lines() const override { return startup_lines_; }
+  video::Rounding frame_rounding() const override {
+    return diffusers() ? video::Rounding::kHalfToEven : video::Rounding::kTruncate;
   }
 
   void validate() override { pipeline::validate(request_); }
@@ -99,7 +107,10 @@ class HvT2vJob final : public T2vJob {
   }
 
  private:
+  bool diffusers() const { return request_.schedule.kind == sampling::HvScheduleKind::diffusers; }
+
   HvT2vRequest request_;
+  std::vector<std::string> startup_lines_;
   HvT2vLoadSettings load_;
   std::vector<std::string> notes_;
   HvT2vFiles files_;

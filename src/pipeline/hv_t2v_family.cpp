@@ -39,13 +39,15 @@ HvPromptTemplate hv_prompt_template(bool video) {
       36};
 }
 
-std::string hv_templated_prompt(const std::string& prompt, const HvPromptTemplate& tmpl) {
+std::string hv_templated_prompt(const std::string& prompt, const HvPromptTemplate& tmpl, bool strip) {
   // str.strip() for the ASCII whitespace prompts carry (Unicode spaces such as U+3000 are kept:
   // a known, harmless difference on the rare prompt that starts or ends with one).
   const char* space = " \t\n\r\v\f\x1c\x1d\x1e\x1f";
   const auto first = prompt.find_first_not_of(space);
-  const std::string stripped =
-      first == std::string::npos ? "" : prompt.substr(first, prompt.find_last_not_of(space) - first + 1);
+  const std::string stripped = !strip ? prompt
+                               : first == std::string::npos
+                                   ? ""
+                                   : prompt.substr(first, prompt.find_last_not_of(space) - first + 1);
   std::string out = tmpl.text;
   out.replace(out.find("{}"), 2, stripped);
   return out;
@@ -54,7 +56,11 @@ std::string hv_templated_prompt(const std::string& prompt, const HvPromptTemplat
 T2vRequest to_t2v_request(const HvT2vRequest& request, const hv::HvConfig& dit) {
   T2vRequest r;
   r.prompt = request.prompt;
-  r.negative_prompt = request.negative_prompt.empty() ? kHvNegativePrompt : request.negative_prompt;
+  const bool diffusers = request.schedule.kind == sampling::HvScheduleKind::diffusers;
+  // The release's pipeline replaces a missing or empty negative prompt by NEGATIVE_PROMPT;
+  // HunyuanVideoPipeline encodes what it is given ("" included).
+  r.negative_prompt = request.negative_prompt.value_or("");
+  if (!diffusers && r.negative_prompt.empty()) r.negative_prompt = kHvNegativePrompt;
   r.guided = request.uses_cfg();
   r.guidance_scale = request.cfg_scale;
   r.steps = request.steps;
@@ -71,7 +77,10 @@ HvT2vOptions hv_t2v_options(const HvT2vRequest& request, const HvT2vLoadSettings
   HvT2vOptions options;
   options.embedded_cfg_scale = request.embedded_cfg_scale;
   options.schedule = request.schedule;
+  // diffusers' latents and fed timesteps follow the DiT's dtype (hv_flow_schedule.h).
+  options.schedule.model_dtype = parse_dtype(load.precision);
   options.video = request.frames > 1;
+  options.vae_spatial_tiles = load.vae_tiling;
   options.vae_dtype = parse_dtype(load.vae_precision);
   options.joint_strategy = joint_strategy;
   return options;
@@ -86,7 +95,7 @@ HvFamily::HvFamily(HvT2vFiles files, const T2vSettings& settings, HvT2vOptions o
 HvFamily::~HvFamily() = default;
 
 int64_t HvFamily::text_len() const {
-  return kHvMaxLength - hv_prompt_template(options_.video).crop_start;
+  return kHvMaxLength - prompt_template().crop_start;
 }
 
 namespace {
@@ -99,7 +108,11 @@ at::Tensor ids_tensor(const std::vector<int64_t>& values) {
 
 TextConditioning HvFamily::encode_text(const std::vector<std::string>& prompts, const T2vRequest&,
                                        const std::function<void()>& tick) {
-  const auto tmpl = hv_prompt_template(options_.video);
+  const auto tmpl = prompt_template();
+  // diffusers casts the text states and the pooled vector to the DiT's dtype before the loop.
+  const auto as_dit_input = [&](const at::Tensor& t) {
+    return diffusers() ? t.to(settings_.dit_dtype).to(at::kFloat) : t.to(at::kFloat);
+  };
   const auto llama_tokenizer = models::llama::LlamaTokenizer::load(files_.tokenizer);
   const auto clip_tokenizer = models::clip::ClipTokenizer::load(files_.tokenizer_2);
   std::vector<at::Tensor> states, masks, pooled;
@@ -110,12 +123,13 @@ TextConditioning HvFamily::encode_text(const std::vector<std::string>& prompts, 
             "text encoder " + files_.text_encoder + " is " + std::to_string(llama.config().hidden_size) +
                 " wide, but the DiT expects text_states_dim " + std::to_string(dit_config_.text_dim));
     for (const auto& prompt : prompts) {
-      const auto tokens = llama_tokenizer.encode_padded(hv_templated_prompt(prompt, tmpl), kHvMaxLength);
+      const auto tokens =
+          llama_tokenizer.encode_padded(hv_templated_prompt(prompt, tmpl, !diffusers()), kHvMaxLength);
       const auto mask = ids_tensor(tokens.mask);
       const auto hidden = llama.forward(ids_tensor(tokens.ids), mask);  // hidden_states[-3]
       // The template's tokens are cropped off; the states stay as the encoder left them (fp16 in
       // the release), only held in fp32 here (exact).
-      states.push_back(hidden.narrow(1, tmpl.crop_start, text_len()).to(settings_.device, at::kFloat));
+      states.push_back(as_dit_input(hidden.narrow(1, tmpl.crop_start, text_len())).to(settings_.device));
       masks.push_back(mask.narrow(1, tmpl.crop_start, text_len()).to(settings_.device, at::kFloat));
     }
   }  // the Llama's memory is free before CLIP's is taken
@@ -126,11 +140,12 @@ TextConditioning HvFamily::encode_text(const std::vector<std::string>& prompts, 
             "text encoder " + files_.text_encoder_2 + " is " + std::to_string(clip.config().hidden_size) +
                 " wide, but the DiT expects text_states_dim_2 " + std::to_string(dit_config_.pooled_dim));
     for (const auto& prompt : prompts) {
-      // CLIP gets the raw prompt (stripped, no template) and its attention mask, as the release.
-      const auto tokens =
-          clip_tokenizer.encode_padded(hv_templated_prompt(prompt, {"{}", 0}), kHvClipMaxLength);
+      // CLIP gets the raw prompt (stripped by the release, no template) and its attention mask, as
+      // the release (diffusers passes no mask: the same pooled output, CLIP is causal and pools at EOS).
+      const auto tokens = clip_tokenizer.encode_padded(hv_templated_prompt(prompt, {"{}", 0}, !diffusers()),
+                                                       kHvClipMaxLength);
       pooled.push_back(
-          clip.pooled(ids_tensor(tokens.ids), ids_tensor(tokens.mask)).to(settings_.device, at::kFloat));
+          as_dit_input(clip.pooled(ids_tensor(tokens.ids), ids_tensor(tokens.mask))).to(settings_.device));
       tick();
     }
   }
@@ -179,6 +194,11 @@ std::unique_ptr<sampling::Scheduler> HvFamily::make_scheduler(const T2vRequest& 
 void HvFamily::load_vae() {
   vae_ = std::make_shared<models::hv_vae::HvVaeDecoder>(
       models::hv_vae::HvVaeDecoder::load(files_.vae, settings_.device, options_.vae_dtype));
+  vae_->set_autocast(!diffusers());  // diffusers decodes latents.to(vae.dtype) without autocast
+}
+
+models::hv_vae::HvVaeTiling HvFamily::vae_tiling() const {
+  return diffusers() ? models::hv_vae::HvVaeTiling::diffusers(vae_->config(), options_.vae_spatial_tiles) : vae_->tiling();
 }
 
 at::Tensor HvFamily::decode(const at::Tensor& latents, parallel::Communicator* group,
@@ -192,12 +212,12 @@ std::vector<int64_t> HvFamily::video_shape(const at::Tensor& latents) const {
 
 at::Tensor HvFamily::decode_tiled(const at::Tensor& latents, const VaeTiling&, parallel::Communicator* group,
                                   const std::function<void()>& tick) {
-  return vae_->decode(latents, vae_->tiling(), group, tick).to(at::kFloat);
+  return vae_->decode(latents, vae_tiling(), group, tick).to(at::kFloat);
 }
 
 int64_t HvFamily::tile_count(const at::Tensor& latents, const VaeTiling&) const {
-  const auto plan = models::hv_vae::plan_tiles(latents.size(2), latents.size(3), latents.size(4),
-                                               models::hv_vae::HvVaeTiling::from_config(vae_->config()));
+  const auto plan =
+      models::hv_vae::plan_tiles(latents.size(2), latents.size(3), latents.size(4), vae_tiling());
   return static_cast<int64_t>(plan.tiles.size());
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "models/hunyuan_video/hv_config.h"
+#include "models/hv_vae/hv_vae_tiling.h"
 #include "pipeline/hv_t2v_files.h"
 #include "pipeline/t2v_family.h"
 #include "sampling/hv_flow_schedule.h"
@@ -43,20 +44,24 @@ inline constexpr int64_t kHvMaxLength = 351;     // text_len + the video templat
 inline constexpr int64_t kHvClipMaxLength = 77;  // --text-len-2
 // hyvideo/constants.py NEGATIVE_PROMPT: the negative branch when --cfg-scale > 1 and no --neg-prompt.
 extern const char* const kHvNegativePrompt;
-// template.format(prompt.strip()) (Python's str.strip(): ASCII whitespace and the Unicode spaces).
-std::string hv_templated_prompt(const std::string& prompt, const HvPromptTemplate& tmpl);
+// template.format(prompt.strip()) (Python's str.strip(): ASCII whitespace and the Unicode spaces);
+// diffusers formats the prompt as given (strip false).
+std::string hv_templated_prompt(const std::string& prompt, const HvPromptTemplate& tmpl, bool strip = true);
 
 // What the HunyuanVideo plug-in needs beyond T2vRequest.
+// schedule.kind is the reference the whole run follows (hv_reference.h).
 struct HvT2vOptions {
   double embedded_cfg_scale = 6.0;
   sampling::HvScheduleOptions schedule;
-  bool video = true;                     // frames > 1: the video template
+  bool video = true;                     // frames > 1: the video template (the original reference)
+  bool vae_spatial_tiles = true;         // --vae-tiling (the diffusers reference: enable_tiling())
   at::ScalarType vae_dtype = at::kHalf;  // --vae-precision
   std::string joint_strategy = "auto";   // the DiT's joint text placement (hv_model.h)
 };
 
-// The pipeline's view of a HunyuanVideo request: latents [1, in_channels, (F-1)/4+1, H/8, W/8],
-// NEGATIVE_PROMPT when guided without --neg-prompt. Does not validate (validate(HvT2vRequest)).
+// The pipeline's view of a HunyuanVideo request: latents [1, in_channels, (F-1)/4+1, H/8, W/8];
+// guided without --neg-prompt (or with an empty one), the original reference's NEGATIVE_PROMPT.
+// Does not validate (validate(HvT2vRequest)).
 T2vRequest to_t2v_request(const HvT2vRequest& request, const models::hunyuan_video::HvConfig& dit);
 // The plug-in's options from the request and load settings.
 HvT2vOptions hv_t2v_options(const HvT2vRequest& request, const HvT2vLoadSettings& load,
@@ -86,8 +91,8 @@ class HvFamily : public T2vFamily {
   int64_t decode_ticks(const at::Tensor&) const override { return 1; }
   int max_decode_ranks(const at::Tensor&) const override { return 1 << 20; }
   std::vector<int64_t> video_shape(const at::Tensor& latents) const override;
-  // The release's tiling, sizes from the VAE's config (sample_size / sample_tsize); the pixel
-  // sizes in `tiling` are Wan's and not used.
+  // The release's tiling, sizes from the VAE's config (sample_size / sample_tsize), or diffusers'
+  // (HvVaeTiling::diffusers); the pixel sizes in `tiling` are Wan's and not used.
   at::Tensor decode_tiled(const at::Tensor& latents, const VaeTiling& tiling, parallel::Communicator* group,
                           const std::function<void()>& tick) override;
   int64_t tile_count(const at::Tensor& latents, const VaeTiling& tiling) const override;
@@ -100,6 +105,11 @@ class HvFamily : public T2vFamily {
   int64_t text_len() const;  // positions kept after the crop: 256 (video) or 315 (image)
 
  private:
+  bool diffusers() const { return options_.schedule.kind == sampling::HvScheduleKind::diffusers; }
+  // The prompt template: diffusers' HunyuanVideoPipeline uses the video one for any frame count.
+  HvPromptTemplate prompt_template() const { return hv_prompt_template(options_.video || diffusers()); }
+  models::hv_vae::HvVaeTiling vae_tiling() const;
+
   HvT2vFiles files_;
   T2vSettings settings_;
   HvT2vOptions options_;

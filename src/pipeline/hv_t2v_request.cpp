@@ -34,7 +34,7 @@ int64_t aligned(int64_t value, const std::string& what, const std::string& flag,
 void read_hv_t2v_flags(core::Args& args, HvT2vRequest& r, HvT2vLoadSettings& load,
                        std::vector<std::string>& notes) {
   r.prompt = args.get_string("prompt", "");
-  r.negative_prompt = args.get_any({"neg-prompt", "negative-prompt"}).value_or("");
+  r.negative_prompt = args.get_any({"neg-prompt", "negative-prompt"});
   // sample_video.py's --video-size H W (nargs='+'; a single value breaks the reference, so it is
   // refused here), or xDiT's --height/--width.
   int64_t height = args.get_int("height", r.height), width = args.get_int("width", r.width);
@@ -46,15 +46,18 @@ void read_hv_t2v_flags(core::Args& args, HvT2vRequest& r, HvT2vLoadSettings& loa
   r.height = aligned(height, "height", size_flag, notes);
   r.width = aligned(width, "width", size_flag, notes);
   r.frames = args.get_int_any({"video-length", "num-frames"}, r.frames);
+  r.steps_given = args.has("infer-steps") || args.has("num-inference-steps");
   r.steps = static_cast<int>(args.get_int_any({"infer-steps", "num-inference-steps"}, r.steps));
   r.seed = args.get_int("seed", r.seed);
   r.embedded_cfg_scale = args.get_double_any({"embedded-cfg-scale", "guidance-scale"}, r.embedded_cfg_scale);
   r.cfg_scale = args.get_double("cfg-scale", r.cfg_scale);
+  r.shift_given = args.has("flow-shift");
   r.schedule.shift = args.get_double("flow-shift", r.schedule.shift);
   // On unless --flow-reverse false: sample_video.py's store_true default is off, but every official
   // script and the README pass it and the model is trained for it (off, the sigmas run 0 -> 1 and
   // the video is noise), so a forgotten flag must not cost a whole run.
   if (args.has("flow-reverse")) r.schedule.reverse = args.flag("flow-reverse");
+  r.schedule_given = args.has("schedule");
   r.schedule.kind = sampling::parse_hv_schedule(args.get_string("schedule", "original"));
   if (!r.schedule.reverse) {
     notes.push_back(
@@ -67,7 +70,8 @@ void read_hv_t2v_flags(core::Args& args, HvT2vRequest& r, HvT2vLoadSettings& loa
   load.precision = args.get_string("precision", load.precision);
   load.vae_precision = args.get_string("vae-precision", load.vae_precision);
   load.text_encoder_precision = args.get_string("text-encoder-precision", load.text_encoder_precision);
-  if (args.has("vae-tiling")) load.vae_tiling = args.flag("vae-tiling");
+  load.vae_tiling_given = args.has("vae-tiling");
+  if (load.vae_tiling_given) load.vae_tiling = args.flag("vae-tiling");
   load.use_cpu_offload = args.flag("use-cpu-offload");
   load.save_path = args.get_string("save-path", load.save_path);
   load.save_file = args.get_string("save-file", "");
@@ -107,6 +111,12 @@ void validate(const HvT2vRequest& r) {
           "--cfg-scale must be >= 1 (1 = no classifier-free guidance, the reference's default; > 1 adds a "
           "--neg-prompt branch)");
   require(r.seed >= 0, "--seed must be >= 0");
+  // HunyuanVideoPipeline runs true CFG only with a negative prompt (`true_cfg_scale > 1 and
+  // has_neg_prompt`) and silently drops the scale otherwise: refused rather than ignored.
+  require(r.schedule.kind != sampling::HvScheduleKind::diffusers || r.cfg_scale <= 1 || r.negative_prompt,
+          "--cfg-scale > 1 under the diffusers reference needs --neg-prompt (HunyuanVideoPipeline runs true "
+          "CFG only with a negative prompt; --neg-prompt \"\" for an empty one), or --schedule original for "
+          "the release's default negative prompt");
   (void)sampling::hv_flow_schedule(r.steps,
                                    r.schedule);  // the schedule's own refusals (diffusers without reverse)
 }

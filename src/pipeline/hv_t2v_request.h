@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,9 @@
 namespace uspdit::pipeline {
 
 struct HvT2vRequest {
-  std::string prompt;           // --prompt
-  std::string negative_prompt;  // --neg-prompt (read only with --cfg-scale > 1)
-  int64_t height = 720;         // --video-size H W, rounded up to multiples of 16 (align_to)
+  std::string prompt;                          // --prompt
+  std::optional<std::string> negative_prompt;  // --neg-prompt (read only with --cfg-scale > 1)
+  int64_t height = 720;                        // --video-size H W, rounded up to multiples of 16 (align_to)
   int64_t width = 1280;
   int64_t frames = 129;             // --video-length, 4n+1
   int steps = 50;                   // --infer-steps
@@ -26,6 +27,9 @@ struct HvT2vRequest {
   double cfg_scale = 1.0;           // --cfg-scale: true CFG when > 1 (a second, negative branch)
   // --flow-shift, --flow-reverse (on by default: see read_hv_t2v_flags), --schedule
   sampling::HvScheduleOptions schedule{sampling::HvScheduleKind::original, 7.0, true, 1000};
+  // Which of these the command line gave: where it did not, the checkpoint's layout decides
+  // (apply_hv_reference, hv_reference.h).
+  bool schedule_given = false, shift_given = false, steps_given = false;
 
   bool uses_cfg() const { return cfg_scale > 1.0; }
   // Latent grid [16, (F-1)/4+1, H/8, W/8] without the channel: {T, h, w}.
@@ -42,8 +46,10 @@ struct HvT2vLoadSettings {
   std::string precision = "bf16";               // --precision: the DiT
   std::string vae_precision = "fp16";           // --vae-precision
   std::string text_encoder_precision = "fp16";  // --text-encoder-precision (both encoders)
-  bool vae_tiling =
-      true;  // --vae-tiling: the reference always tiles; --vae-tiling false for the exact decode
+  // --vae-tiling: the release always tiles; --vae-tiling false for the exact decode. Under the
+  // diffusers reference: spatial tiles only when given (pipe.vae.enable_tiling()).
+  bool vae_tiling = true;
+  bool vae_tiling_given = false;
   bool use_cpu_offload = false;  // --use-cpu-offload
   std::string save_path =
       "./results";        // --save-path: a directory (the file is named as the reference names it)

@@ -10,6 +10,7 @@
 
 #include "pipeline/bench_report.h"
 #include "pipeline/t2v_family.h"
+#include "video/video_writer.h"
 
 namespace uspdit::pipeline {
 
@@ -18,7 +19,8 @@ class T2vJob {
   virtual ~T2vJob() = default;
 
   // The family's settings flags (dtypes, text encoder placement, VAE tiling, offload) on top of
-  // the command's; `device` is the runtime's device decision.
+  // the command's; `device` is the runtime's device decision. Called after check_files and
+  // validate, so it may follow what the checkpoint's files decided.
   virtual void apply_settings(T2vSettings& settings, const c10::Device& device) const = 0;
   // On every rank, inside run_agreed: finds every part of the checkpoint and opens the weight
   // files' indexes (headers, zip directories: cheap), so a missing or truncated file fails the
@@ -37,6 +39,8 @@ class T2vJob {
   // After check_files and validate: how the run was configured and where each setting came from
   // (flag, folder, default), logged at start-up after describe().
   virtual std::vector<std::string> startup_lines() const { return {}; }
+  // How the reference this run follows turns float pixels into bytes.
+  virtual video::Rounding frame_rounding() const { return video::Rounding::kTruncate; }
   // The report's family fields (model, checkpoint, request); the command adds the mesh and run.
   virtual BenchConfig bench_config() const = 0;
   virtual std::string bench_stem() const = 0;  // "wan_t2v-1.3B": the report's file name starts so

@@ -46,7 +46,7 @@ class FieldCheck {
     std::ostringstream msg;
     msg << f_.source() << ": " << class_ << " " << key << " is " << got << "; uspdit reproduces diffusers' "
         << class_ << " only with " << key << " " << supported
-        << " (fix the field, or sample with Wan's original schedule: --schedule original)";
+        << " (fix the field, or sample as the original release does: --schedule original)";
     throw UsageError(msg.str());
   }
   const io::JsonFields& f_;

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -77,6 +78,17 @@ FlowSchedule hv_flow_schedule(int num_steps, const HvScheduleOptions& o) {
     schedule.sigmas = values_of(sigmas);
     schedule.sigmas.push_back(0.0);
     schedule.timesteps = values_of(sigmas * train);
+    // The pipeline's `t.expand(B).to(latents.dtype)`: fp32 noise at the first step, latents in the
+    // DiT's dtype after it.
+    if (o.model_dtype != at::kFloat && num_steps > 1) {
+      auto fed = at::tensor(std::vector<double>(schedule.timesteps.begin() + 1, schedule.timesteps.end()),
+                            at::TensorOptions().dtype(at::kDouble))
+                     .to(at::kFloat)
+                     .to(o.model_dtype)
+                     .to(at::kFloat);
+      const auto rounded = values_of(fed);
+      std::copy(rounded.begin(), rounded.end(), schedule.timesteps.begin() + 1);
+    }
   }
   return schedule;
 }
@@ -86,7 +98,8 @@ namespace {
 class HvEulerScheduler final : public Scheduler {
  public:
   HvEulerScheduler(int num_steps, const HvScheduleOptions& options)
-      : schedule_(hv_flow_schedule(num_steps, options)) {}
+      : schedule_(hv_flow_schedule(num_steps, options)),
+        round_to_(options.kind == HvScheduleKind::diffusers ? options.model_dtype : at::kFloat) {}
 
   const FlowSchedule& schedule() const override { return schedule_; }
 
@@ -108,11 +121,19 @@ class HvEulerScheduler final : public Scheduler {
     // dt as the reference: the difference of two fp32 sigmas, in fp32.
     const float dt = static_cast<float>(schedule_.sigmas[static_cast<size_t>(step_index) + 1]) -
                      static_cast<float>(schedule_.sigmas[static_cast<size_t>(step_index)]);
-    return sample.to(at::kFloat) + model_output.to(at::kFloat) * dt;
+    if (round_to_ == at::kFloat) return sample.to(at::kFloat) + model_output.to(at::kFloat) * dt;
+    // diffusers: `dt * model_output` with dt a 0-dim fp32 host tensor stays in the output's dtype;
+    // the sum is fp32, then `.to(model_output.dtype)`. Written in the same form, so libtorch
+    // takes the same path: on the host, dt on the LEFT is rounded to the output's dtype before
+    // the product (checked bit-exact against diffusers); on a GPU a host 0-dim operand is kept in
+    // fp32 (PyTorch's CPU-scalar rule), which is what diffusers gets there too.
+    const auto delta = at::scalar_tensor(dt, at::kFloat) * model_output.to(round_to_);
+    return (sample.to(at::kFloat) + delta).to(round_to_).to(at::kFloat);
   }
 
  private:
   FlowSchedule schedule_;
+  at::ScalarType round_to_;
   int next_ = 0;
   std::vector<int64_t> shape_;
 };

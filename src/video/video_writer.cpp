@@ -32,8 +32,9 @@ using detail::av_error_text;
 
 namespace {
 
-constexpr std::array<const char*, 10> kX264Presets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                                      "medium",    "slow",      "slower",   "veryslow", "placebo"};
+constexpr std::array<const char*, 10> kX264Presets = {"ultrafast", "superfast", "veryfast", "faster",
+                                                      "fast",      "medium",    "slow",     "slower",
+                                                      "veryslow",  "placebo"};
 
 void check_rgb8(const at::Tensor& rgb8, const char* what) {
   if (!rgb8.defined() || rgb8.scalar_type() != at::kByte || rgb8.dim() != 4 || rgb8.size(3) != 3 ||
@@ -64,10 +65,10 @@ void check_output_directory(const fs::path& file, const char* what) {
   }
   require(fs::is_directory(dir, ec), std::string("cannot write ") + what + " " + shown + ": " + dir.string() +
                                          " is not a directory; choose another output path");
-  require(::access(dir.c_str(), W_OK | X_OK) == 0, std::string("cannot write ") + what + " " + shown +
-                                                       ": directory " + dir.string() +
-                                                       " is not writable; fix its permissions or choose another "
-                                                       "output path");
+  require(::access(dir.c_str(), W_OK | X_OK) == 0,
+          std::string("cannot write ") + what + " " + shown + ": directory " + dir.string() +
+              " is not writable; fix its permissions or choose another "
+              "output path");
 }
 
 // Unique within the process too: two threads may write next to each other.
@@ -116,8 +117,9 @@ class Mp4Encoder {
     check(avformat_alloc_output_context2(&fmt_, nullptr, "mp4", file.c_str()), "creating the mp4 muxer");
     const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
     if (!codec) {
-      throw std::runtime_error("this FFmpeg build has no libx264 encoder; install Debian's libavcodec (it links "
-                               "libx264)");
+      throw std::runtime_error(
+          "this FFmpeg build has no libx264 encoder; install Debian's libavcodec (it links "
+          "libx264)");
     }
     enc_ = avcodec_alloc_context3(codec);
     if (!enc_) throw std::bad_alloc();
@@ -172,7 +174,8 @@ class Mp4Encoder {
     if (!sws_) throw std::runtime_error("swscale cannot convert RGB24 to yuv420p at this size");
     // Full-range RGB in, limited-range BT.709 YUV out, matching the tags above.
     const int* bt709 = sws_getCoefficients(SWS_CS_ITU709);
-    check(sws_setColorspaceDetails(sws_, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16), "setting the colour matrix");
+    check(sws_setColorspaceDetails(sws_, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16),
+          "setting the colour matrix");
   }
 
   ~Mp4Encoder() {
@@ -209,7 +212,8 @@ class Mp4Encoder {
 
  private:
   void check(int code, const char* doing) const {
-    if (code < 0) throw std::runtime_error("writing " + file_ + ": " + doing + " failed: " + av_error_text(code));
+    if (code < 0)
+      throw std::runtime_error("writing " + file_ + ": " + doing + " failed: " + av_error_text(code));
   }
 
   void drain() {
@@ -268,7 +272,8 @@ void write_png(const std::string& file, const uint8_t* rgb, int width, int heigh
 }  // namespace
 
 at::Tensor to_rgb8(const at::Tensor& video, Rounding rounding) {
-  if (!video.defined() || video.dim() != 4 || video.size(0) != 3 || !at::isFloatingType(video.scalar_type())) {
+  if (!video.defined() || video.dim() != 4 || video.size(0) != 3 ||
+      !at::isFloatingType(video.scalar_type())) {
     std::ostringstream msg;
     msg << "to_rgb8: expected a decoded video [3, T, H, W] of floats in [-1, 1], got ";
     if (!video.defined()) {
@@ -281,6 +286,11 @@ at::Tensor to_rgb8(const at::Tensor& video, Rounding rounding) {
   // The reference's steps in its order, in fp32: clamp, (x - (-1)) / 2, * 255, then cast.
   // nan_to_num copies, so the in-place steps after it never touch the caller's tensor.
   at::Tensor x = core::to_host(video).to(at::kFloat).nan_to_num(0.0);
+  if (rounding == Rounding::kHalfToEven) {
+    // diffusers' order: x / 2 + 0.5, clamp to [0, 1], * 255, round (numpy: halves to even).
+    x.div_(2.0).add_(0.5).clamp_(0.0, 1.0).mul_(255.0).round_();
+    return x.to(at::kByte).permute({1, 2, 3, 0}).contiguous();
+  }
   x.clamp_(-1.0, 1.0).add_(1.0).div_(2.0).mul_(255.0);
   if (rounding == Rounding::kNearest) x.add_(0.5).clamp_(0.0, 255.0);
   // Casting non-negative floats to uint8 truncates, like torch's `.type(torch.uint8)`.
@@ -296,14 +306,16 @@ void write_mp4(const std::string& path, const at::Tensor& rgb8, const Mp4Options
               " is out of range; use 0 (lossless) .. 51 (worst), 17 is visually lossless");
   bool known_preset = false;
   for (const char* p : kX264Presets) known_preset = known_preset || options.preset == p;
-  require(known_preset, "cannot write " + path + ": unknown x264 preset '" + options.preset +
-                            "'; use one of ultrafast superfast veryfast faster fast medium slow slower veryslow");
+  require(known_preset,
+          "cannot write " + path + ": unknown x264 preset '" + options.preset +
+              "'; use one of ultrafast superfast veryfast faster fast medium slow slower veryslow");
   require(options.threads >= 0, "cannot write " + path + ": threads must be >= 0 (0 = automatic)");
   check_output_directory(path, "video");
 #ifdef USPDIT_NO_VIDEO
-  throw UsageError("cannot write " + path +
-                   ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO); write PNG frames instead "
-                   "(--save_frames DIR)");
+  throw UsageError(
+      "cannot write " + path +
+      ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO); write PNG frames instead "
+      "(--save_frames DIR)");
 #else
   detail::route_ffmpeg_log();
 
@@ -343,7 +355,8 @@ void write_png_frames(const std::string& dir, const at::Tensor& rgb8) {
   if (!fs::is_directory(root, ec)) {
     require(!fs::exists(root, ec), "cannot write frames into " + dir + ": it is a file; give a directory");
     fs::create_directories(root, ec);
-    require(!ec, "cannot create directory " + dir + ": " + ec.message() + "; create it or choose another path");
+    require(!ec,
+            "cannot create directory " + dir + ": " + ec.message() + "; create it or choose another path");
     created = true;
   }
   const at::Tensor frames = core::to_host(rgb8).contiguous();
@@ -356,8 +369,9 @@ void write_png_frames(const std::string& dir, const at::Tensor& rgb8) {
     for (int64_t i = 0; i < frames.size(0); ++i) {
       const fs::path file = root / png_frame_name(i);
       if (i == 0) check_output_directory(file, "frame");
-      write_atomically(file.string(),
-                       [&](const std::string& tmp) { write_png(tmp, data + i * frame_bytes, width, height); });
+      write_atomically(file.string(), [&](const std::string& tmp) {
+        write_png(tmp, data + i * frame_bytes, width, height);
+      });
       written = i + 1;
     }
   } catch (...) {

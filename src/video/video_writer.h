@@ -18,6 +18,10 @@ enum class Rounding {
   // clamp((clamp(x, -1, 1) + 1) / 2 * 255 + 0.5, 0, 255) then truncation: torchvision's
   // save_image, which Wan uses for single images (cache_image).
   kNearest,
+  // round(clamp(x / 2 + 0.5, 0, 1) * 255), halves to even: diffusers' default PIL output
+  // (VideoProcessor.postprocess_video, then numpy_to_pil's `(images * 255).round()`), what
+  // HunyuanVideoPipeline's frames hold.
+  kHalfToEven,
 };
 
 // One decoded sample [3, T, H, W] (any float dtype, any device) in [-1, 1] → [T, H, W, 3]
@@ -26,10 +30,10 @@ enum class Rounding {
 at::Tensor to_rgb8(const at::Tensor& video, Rounding rounding = Rounding::kTruncate);
 
 struct Mp4Options {
-  int fps = 16;                     // Wan 2.1's sample_fps
-  int crf = 17;                     // 0 (lossless) .. 51; Wan's cache_video (imageio quality=8) is crf 10
-  std::string preset = "medium";    // libx264 preset: ultrafast .. veryslow
-  int threads = 0;                  // libx264 threads, 0 = its own choice
+  int fps = 16;                   // Wan 2.1's sample_fps
+  int crf = 17;                   // 0 (lossless) .. 51; Wan's cache_video (imageio quality=8) is crf 10
+  std::string preset = "medium";  // libx264 preset: ultrafast .. veryslow
+  int threads = 0;                // libx264 threads, 0 = its own choice
 };
 
 // H.264 (libx264) yuv420p, BT.709 limited range (tagged), constant frame rate, mp4 with the

@@ -10,9 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "io/checkpoint.h"
 #include "models/hunyuan_video/hv_loader.h"
 #include "parallel/mesh.h"
 #include "parallel/mpi_communicator.h"
+#include "pipeline/hv_reference.h"
 #include "pipeline/hv_t2v_family.h"
 #include "pipeline/t2v_pipeline.h"
 
@@ -88,6 +90,48 @@ TEST(HvT2vParallel, EveryMeshGivesTheSingleRankFrames) {
       for (const std::string joint : {"front", "rear", "split"}) {
         report("joint " + joint, generate(mesh, settings, request(1.0), joint), plain);
       }
+    }
+  }
+}
+
+TEST(HvT2vParallel, EveryMeshGivesStockDiffusersFrames) {
+  // The diffusers folder under its own reference (stock HunyuanVideoPipeline, true CFG 3 with a
+  // negative prompt, 16-frame VAE tiles dealt to the ranks) on every mesh of 2 and 4 ranks, CFG-
+  // parallel included: the stock pipeline's frames (reference_diffusers.safetensors "cfg.video").
+  parallel::MpiCommunicator world(MPI_COMM_WORLD, false);
+  const int n = world.size();
+  if (n != 2 && n != 4) return;
+  const std::string fixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/hv_t2v";
+  const auto expected =
+      io::open_checkpoint(fixture + "/reference_diffusers.safetensors")->load("cfg.video", at::kFloat);
+  HvT2vLoadSettings load;
+  load.model_base = fixture + "/diffusers";
+  load.precision = load.vae_precision = load.text_encoder_precision = "fp32";
+  const auto files = locate_hv_t2v_files(load);
+  const auto dit = models::hunyuan_video::locate_hv_checkpoint(files.dit).config;
+  HvT2vRequest r;
+  r.prompt = "  A cat walks on the grass, realistic style.\n";
+  r.negative_prompt = "low quality, blurry";
+  r.height = 48;
+  r.width = 32;
+  r.frames = 17;
+  r.steps = 2;
+  r.seed = 2027;
+  r.cfg_scale = 3.0;
+  (void)apply_hv_reference(r, load, files.layout);
+  T2vSettings settings;
+  settings.show_progress = false;
+  settings.vae_tiling = VaeTiling{};  // diffusers' framewise decode: 2 temporal tiles here
+  for (const auto& degrees : parallel::valid_degrees(n, 2, true)) {
+    SCOPED_TRACE(parallel::describe(degrees));
+    parallel::ProcessMesh mesh(world, degrees);
+    T2vPipeline pipe(mesh, std::make_unique<HvFamily>(files, settings, hv_t2v_options(r, load)), settings);
+    const auto video = (pipe.generate(to_t2v_request(r, dit)) / 2 + 0.5).clamp(0, 1);
+    const double err = (video - expected).abs().max().item<double>();
+    EXPECT_LE(err, 1e-3);
+    if (world.rank() == 0) {
+      std::printf("[parallel] hv_t2v stock diffusers %s: max |frames - HunyuanVideoPipeline| = %.2e\n",
+                  parallel::describe(degrees).c_str(), err);
     }
   }
 }

@@ -3,7 +3,8 @@
 // tools/make_hv_t2v_fixtures.py): token ids, Llama states and mask after the crop, CLIP pooled,
 // noise, latents after each step, the decoded frames (tiled as the release for the original
 // layout, one decoder call for the diffusers layout's larger tiles), and the true-CFG branch —
-// both checkpoint layouts, fp32.
+// both checkpoint layouts, fp32, under the original reference (`--schedule original`; the
+// diffusers layout's own reference, stock HunyuanVideoPipeline, is test_hv_t2v_diffusers.cpp).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "device_under_test.h"
+#include "hv_t2v_fixture.h"
 #include "io/checkpoint.h"
 #include "models/clip/clip_tokenizer.h"
 #include "models/hunyuan_video/hv_loader.h"
@@ -25,13 +27,9 @@
 namespace uspdit::pipeline {
 namespace {
 
-const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/hv_t2v";
-
-double max_abs(const at::Tensor& a, const at::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e9;
-  return (a.to(at::kCPU, at::kDouble) - b.to(at::kCPU, at::kDouble)).abs().max().item<double>();
-}
+const std::string& kFixture = testing::kHvT2vFixture;
+constexpr auto max_abs = testing::hv_max_abs;
+constexpr auto frames01 = testing::hv_frames01;
 
 // The fixture's request (meta.json "request").
 HvT2vRequest fixture_request(double cfg_scale) {
@@ -48,21 +46,8 @@ HvT2vRequest fixture_request(double cfg_scale) {
   return r;
 }
 
-struct Fixture {
-  HvT2vFiles files;
-  models::hunyuan_video::HvConfig dit;
-  HvT2vLoadSettings load;
-};
-
-Fixture open_fixture(const std::string& layout) {
-  Fixture f;
-  f.load.model_base = kFixture + "/" + layout;
-  f.load.precision = f.load.vae_precision = f.load.text_encoder_precision = "fp32";
-  f.files = locate_hv_t2v_files(f.load);
-  f.dit = models::hunyuan_video::locate_hv_checkpoint(f.files.dit).config;
-  check_hv_t2v_files(f.files, f.dit);
-  return f;
-}
+using Fixture = testing::HvT2vFixture;
+constexpr auto open_fixture = testing::open_hv_t2v_fixture;
 
 std::unique_ptr<T2vPipeline> make_pipeline(parallel::ProcessMesh& mesh, const Fixture& f,
                                            const HvT2vRequest& request) {
@@ -72,10 +57,6 @@ std::unique_ptr<T2vPipeline> make_pipeline(parallel::ProcessMesh& mesh, const Fi
   settings.vae_tiling = VaeTiling{};  // the release's tiling, sizes from the VAE's config
   return std::make_unique<T2vPipeline>(
       mesh, std::make_unique<HvFamily>(f.files, settings, hv_t2v_options(request, f.load)), settings);
-}
-
-at::Tensor frames01(const at::Tensor& video) {
-  return (video[0] / 2 + 0.5).clamp(0, 1);
 }
 
 class HvT2vConformance : public ::testing::TestWithParam<const char*> {};
@@ -204,7 +185,7 @@ TEST(HvT2vFamily, CropStartIsTheTemplatesTokensWithTheBos) {
 TEST(HvT2vFamily, NegativePromptDefaultsToTheReleases) {
   const auto f = open_fixture("original");
   auto r = fixture_request(3.0);
-  r.negative_prompt.clear();
+  r.negative_prompt.reset();
   EXPECT_EQ(to_t2v_request(r, f.dit).negative_prompt, std::string(kHvNegativePrompt));
   EXPECT_EQ(to_t2v_request(r, f.dit).latent_shape, (std::vector<int64_t>{1, 4, 5, 5, 5}));
   EXPECT_EQ(hv_templated_prompt(" \t a cat \n", {"[{}]", 0}), "[a cat]");

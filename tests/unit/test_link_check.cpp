@@ -105,6 +105,19 @@ TEST(LinkFlag, JustAboveHalfTheMedianIsNotFlagged) {
   EXPECT_EQ(flag_slow_links(links).size(), 1u);
 }
 
+TEST(LinkFlag, ALowerFractionToleratesMoreSpread) {
+  // Healthy links 2.5x apart (CPU-bound links on busy shared cores) pass at 0.25, not at 0.5.
+  std::vector<LinkMeasurement> links = {p2p(LinkScope::kIntraNode, 0, 1, 0, 0, 5.0),
+                                        p2p(LinkScope::kIntraNode, 2, 3, 1, 1, 11.0),
+                                        p2p(LinkScope::kIntraNode, 4, 5, 2, 2, 12.0)};
+  EXPECT_EQ(flag_slow_links(links).size(), 1u);
+  SlowLinkOptions tolerant;
+  tolerant.relative_fraction = 0.25;
+  EXPECT_TRUE(flag_slow_links(links, tolerant).empty());
+  links[0].bandwidth_gbps = 1.0;
+  EXPECT_EQ(flag_slow_links(links, tolerant).size(), 1u);
+}
+
 TEST(LinkFlag, GroupsTooSmallAreNotJudgedRelatively) {
   // Two nodes give one inter-node pair; two pairs cannot say which one is the outlier.
   std::vector<LinkMeasurement> links = {
@@ -136,6 +149,66 @@ TEST(LinkFlag, AbsoluteFloorCatchesInterNodeLinksThatAreAllSlow) {
   EXPECT_EQ(flags[0].measurement, 1u);
 }
 
+// The case: 3 nodes, node 2's link limited to 400 Mbit/s. Its two links are 2 of the 3
+// inter-node pairs, so the group median is their slow value; the node rule still names them.
+TEST(LinkFlag, OneSlowNodeOfThreeIsNamedThoughItOwnsTheMedian) {
+  auto links = healthy_three_nodes();
+  links[3].bandwidth_gbps = 0.5;    // 0 <-> 2: node 0 - node 1
+  links[4].bandwidth_gbps = 0.02;   // node 0 - node 2
+  links[5].bandwidth_gbps = 0.021;  // node 1 - node 2
+  auto flags = flag_slow_links(links);
+  ASSERT_EQ(flags.size(), 2u);
+  EXPECT_EQ(flags[0].measurement, 4u);
+  EXPECT_EQ(flags[1].measurement, 5u);
+  for (const auto& f : flags) {
+    EXPECT_NE(f.message.find("node 2 is slow"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("against 0.5 GB/s between the other nodes"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("NET/IB"), std::string::npos) << f.message;
+  }
+  EXPECT_NE(flags[0].message.find("0.02 GB/s"), std::string::npos) << flags[0].message;
+}
+
+// 4 and 5 nodes: a slow node owns 3 of 6 (4 of 10) pairs; only its links are flagged, whichever
+// node it is.
+TEST(LinkFlag, OneSlowNodeOfFourOrFiveIsNamedWhereverItSits) {
+  for (int nodes : {4, 5}) {
+    for (int slow = 0; slow < nodes; ++slow) {
+      std::vector<LinkMeasurement> links;
+      for (int a = 0; a < nodes; ++a) {
+        for (int b = a + 1; b < nodes; ++b) {
+          const bool touches = a == slow || b == slow;
+          links.push_back(p2p(LinkScope::kInterNode, 2 * a, 2 * b, a, b, touches ? 0.05 : 0.5 + 0.01 * a));
+        }
+      }
+      auto flags = flag_slow_links(links);
+      ASSERT_EQ(flags.size(), static_cast<size_t>(nodes - 1)) << nodes << " nodes, slow " << slow;
+      for (const auto& f : flags) {
+        const auto& m = links[f.measurement];
+        EXPECT_TRUE(m.node_a == slow || m.node_b == slow) << f.message;
+      }
+    }
+  }
+}
+
+// Noise as measured on 2 shared cores (one link at 0.36x the fastest) is no slow node; a single
+// slow cable between two healthy nodes of four is one flag, not a node.
+TEST(LinkFlag, NoisyLinksAreNoSlowNodeAndASlowCableIsOneFlag) {
+  std::vector<LinkMeasurement> noisy = {p2p(LinkScope::kInterNode, 0, 2, 0, 1, 0.368),
+                                        p2p(LinkScope::kInterNode, 0, 4, 0, 2, 0.238),
+                                        p2p(LinkScope::kInterNode, 2, 4, 1, 2, 0.655)};
+  EXPECT_TRUE(flag_slow_links(noisy).empty());
+  std::vector<LinkMeasurement> four;
+  for (int a = 0; a < 4; ++a) {
+    for (int b = a + 1; b < 4; ++b)
+      four.push_back(p2p(LinkScope::kInterNode, a, b, a, b, a == 0 && b == 1 ? 0.05 : 0.5));
+  }
+  auto flags = flag_slow_links(four);
+  ASSERT_EQ(flags.size(), 1u);
+  EXPECT_EQ(flags[0].measurement, 0u);
+  EXPECT_EQ(flags[0].message.find("is slow"), std::string::npos)
+      << "a cable, not a node: " << flags[0].message;
+}
+
 TEST(LinkFlag, SlowNodeAllToAllIsFlagged) {
   auto links = healthy_three_nodes();
   links[7].bandwidth_gbps = 6.0;  // node 1's all-to-all
@@ -143,6 +216,15 @@ TEST(LinkFlag, SlowNodeAllToAllIsFlagged) {
   ASSERT_EQ(flags.size(), 1u);
   EXPECT_EQ(flags[0].measurement, 7u);
   EXPECT_NE(flags[0].message.find("on node 1"), std::string::npos) << flags[0].message;
+}
+
+TEST(LinkPlan, NodesSharingCpusMeasureOneIntraNodePairPerRound) {
+  auto plan = plan_link_check({0, 0, 1, 1, 2, 2}, 64, true);
+  // (0,1), (2,3), (4,5) one after the other, then the 3 inter-node pairs.
+  ASSERT_EQ(plan.p2p_rounds.size(), 6u);
+  for (const auto& round : plan.p2p_rounds) EXPECT_EQ(round.size(), 1u);
+  EXPECT_EQ(plan_link_check({0, 0, 1, 1, 2, 2}, 64).p2p_rounds.size(), 4u)
+      << "by default pairs of nodes share";
 }
 
 TEST(LinkPlan, TwoNodesOfTwoRanks) {
@@ -229,7 +311,10 @@ EnvLookup fake_env(std::map<std::string, std::string> vars) {
 std::set<std::string> warned(const std::map<std::string, std::string>& vars, int nodes,
                              DeviceKind device = DeviceKind::kCuda) {
   std::set<std::string> out;
-  for (const auto& w : check_environment(fake_env(vars), nodes, device)) out.insert(w.variable);
+  // A CUDA run's tensors go over NCCL here; a CPU run's over MPI.
+  for (const auto& w : check_environment(fake_env(vars), nodes, device, device == DeviceKind::kCuda)) {
+    out.insert(w.variable);
+  }
   return out;
 }
 
@@ -244,7 +329,7 @@ TEST(EnvCheck, CleanEnvironmentsWarnNothing) {
 }
 
 TEST(EnvCheck, P2pDisableIsWarnedWithTheCostAndFix) {
-  auto warnings = check_environment(fake_env({{"NCCL_P2P_DISABLE", "1"}}), 1, DeviceKind::kCuda);
+  auto warnings = check_environment(fake_env({{"NCCL_P2P_DISABLE", "1"}}), 1, DeviceKind::kCuda, true);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0].variable, "NCCL_P2P_DISABLE");
   EXPECT_EQ(warnings[0].value, std::optional<std::string>("1"));
@@ -270,6 +355,13 @@ TEST(EnvCheck, SocketIfnameMissingMattersOnlyAcrossNodes) {
   EXPECT_TRUE(warned({{"NCCL_SOCKET_IFNAME", "ens51f1np1"}}, 2).empty());
 }
 
+TEST(EnvCheck, SocketIfnameMissingIsNoConcernOfJobsWithoutNccl) {
+  // A CPU job over MPI across nodes, and a GPU job staged through host memory over MPI, use no NCCL.
+  EXPECT_TRUE(warned({}, 3, DeviceKind::kCpu).empty());
+  EXPECT_TRUE(check_environment(fake_env({}), 3, DeviceKind::kCuda, false).empty());
+  EXPECT_EQ(check_environment(fake_env({}), 3, DeviceKind::kCuda, true).size(), 1u);
+}
+
 TEST(EnvCheck, TransportsForcedOntoTcpAcrossNodes) {
   auto vars = kGoodMultiNode;
   vars["NCCL_IB_DISABLE"] = "1";
@@ -290,7 +382,8 @@ TEST(EnvCheck, OpenMpiWithoutSharedMemoryOnCpuRuns) {
   for (const char* btl : {"self,vader,tcp", "self, sm ,tcp", "^openib", "^tcp"}) {
     EXPECT_TRUE(warned({{"OMPI_MCA_btl", btl}}, 1, DeviceKind::kCpu).empty()) << btl;
   }
-  auto msg = check_environment(fake_env({{"OMPI_MCA_btl", "^vader"}}), 1, DeviceKind::kCpu).at(0).message;
+  auto msg =
+      check_environment(fake_env({{"OMPI_MCA_btl", "^vader"}}), 1, DeviceKind::kCpu, false).at(0).message;
   EXPECT_NE(msg.find("self,vader,tcp"), std::string::npos) << msg;
 }
 
@@ -397,6 +490,9 @@ TEST(LinkCheckEndToEnd, BadFlagsExitWithUsageCode) {
   auto result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --bytes 0");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("--bytes"), std::string::npos) << result.output;
+  result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --slow-fraction 1.5");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--slow-fraction"), std::string::npos) << result.output;
   result = run_command(std::string("timeout 60 ") + USPDIT_BINARY + " check --bandwidth 5");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("unknown flag"), std::string::npos) << result.output;

@@ -117,5 +117,34 @@ TEST(HvSchedule, EulerTrajectoriesAreExact) {
   }
 }
 
+TEST(HvSchedule, DiffusersWithABf16DitRoundsLatentsAndLaterTimesteps) {
+  // HunyuanVideoPipeline with a bf16 DiT: each step's result is cast to the output's dtype and
+  // the DiT is fed t.to(latents.dtype), so fp32 t at the first step and bf16 t after it.
+  const auto ref = io::open_checkpoint(kData + "euler.safetensors");
+  const std::string p = "diffusers_shift7_bf16.";
+  at::Tensor x = ref->load(p + "x");
+  const auto outputs = ref->load(p + "model_outputs");
+  const auto samples = ref->load(p + "samples", at::kFloat);
+  const auto fed = ref->load(p + "fed_timesteps", at::kFloat);
+  const HvScheduleOptions options{HvScheduleKind::diffusers, 7.0, true, 1000, at::kBFloat16};
+  auto scheduler = make_hv_euler_scheduler(3, options);
+  const auto& timesteps = scheduler->schedule().timesteps;
+  ASSERT_EQ(timesteps.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(static_cast<float>(timesteps[static_cast<size_t>(i)]), fed[i].item<float>()) << "step " << i;
+    x = scheduler->step(outputs[i], i, x);
+    EXPECT_EQ(x.scalar_type(), at::kFloat);
+    EXPECT_TRUE(at::equal(x, samples[i]))
+        << "step " << i << ": max |diff| " << (x - samples[i]).abs().max().item<double>();
+  }
+  // The second timestep really is rounded (999.x is not a bf16 value), so the case tests something.
+  const auto fp32 = hv_flow_schedule(3, {HvScheduleKind::diffusers, 7.0, true, 1000}).timesteps;
+  EXPECT_NE(fp32[1], timesteps[1]);
+  EXPECT_EQ(fp32[0], timesteps[0]);
+  // The original schedule ignores model_dtype: it keeps fp32 latents and timesteps.
+  EXPECT_EQ(hv_flow_schedule(3, {HvScheduleKind::original, 7.0, true, 1000, at::kBFloat16}).timesteps,
+            hv_flow_schedule(3, {HvScheduleKind::original, 7.0, true, 1000}).timesteps);
+}
+
 }  // namespace
 }  // namespace uspdit::sampling

@@ -57,12 +57,14 @@ at::Tensor moving_gradients(int64_t t, int64_t h, int64_t w) {
 TEST(VideoRgb8, ExactBytesOfTheReference) {
   // Expected bytes from torch 2.15 doing what Wan's cache_video does (clamp, make_grid's
   // sub_(-1).div_(2), * 255, .type(uint8)) and torchvision's save_image (+ 0.5, clamp).
-  const std::vector<float> x = {-1.0f,        -0.5f,        0.0f,         0.5f,        1.0f,
-                                -1.5f,        2.0f,         1e-7f,        -1e-7f,      -0.996078432f,
-                                -0.992156863f, -0.988235295f, 0.99000001f, 0.995999992f, 0.996100008f,
-                                0.25f,        -0.25f,       0.100000001f, 0.333333343f};
-  const std::vector<int> truncated = {0, 63, 127, 191, 255, 0, 255, 127, 127, 0, 0, 1, 253, 254, 254, 159, 95, 140, 170};
-  const std::vector<int> nearest = {0, 64, 128, 191, 255, 0, 255, 128, 127, 1, 1, 1, 254, 254, 255, 159, 96, 140, 170};
+  const std::vector<float> x = {-1.0f,         -0.5f,         0.0f,         0.5f,         1.0f,
+                                -1.5f,         2.0f,          1e-7f,        -1e-7f,       -0.996078432f,
+                                -0.992156863f, -0.988235295f, 0.99000001f,  0.995999992f, 0.996100008f,
+                                0.25f,         -0.25f,        0.100000001f, 0.333333343f};
+  const std::vector<int> truncated = {0, 63, 127, 191, 255, 0,   255, 127, 127, 0,
+                                      0, 1,  253, 254, 254, 159, 95,  140, 170};
+  const std::vector<int> nearest = {0, 64, 128, 191, 255, 0,   255, 128, 127, 1,
+                                    1, 1,  254, 254, 255, 159, 96,  140, 170};
   const auto n = static_cast<int64_t>(x.size());
   // [3, T=n, 1, 1] with the same value in all three channels.
   auto video = at::tensor(x).view({1, n, 1, 1}).repeat({3, 1, 1, 1});
@@ -105,6 +107,24 @@ TEST(VideoRgb8, EqualsTheScalarFormulaOnADenseSweepIncludingHalfBoundaries) {
   EXPECT_EQ(mismatches, 0);
   // Rounding differs from truncation on about half of a dense sweep, so the two modes are distinct.
   EXPECT_FALSE(at::equal(rgb_trunc, rgb_near));
+}
+
+TEST(VideoRgb8, HalfToEvenIsDiffusersPilOutput) {
+  // diffusers: round(clamp(x / 2 + 0.5, 0, 1) * 255) in fp32, numpy's round (halves to even).
+  std::vector<float> x = {0.0f, -1.0f, 1.0f, -3.0f, 3.0f};
+  for (int i = 0; i <= 20000; ++i) x.push_back(-1.2f + 2.4f * static_cast<float>(i) / 20000.0f);
+  const auto n = static_cast<int64_t>(x.size());
+  const auto rgb = to_rgb8(at::tensor(x).view({1, 1, 1, n}).repeat({3, 1, 1, 1}), Rounding::kHalfToEven);
+  const uint8_t* r = rgb.data_ptr<uint8_t>();
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::clamp(x[i] / 2.0f + 0.5f, 0.0f, 1.0f) * 255.0f;
+    mismatches += r[3 * i] != static_cast<uint8_t>(std::nearbyint(v));  // FE_TONEAREST: halves to even
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(r[0], 128);  // 0.5 · 255 = 127.5 exactly: to the even 128
+  EXPECT_EQ(r[3 * 1], 0);
+  EXPECT_EQ(r[3 * 2], 255);
 }
 
 TEST(VideoRgb8, LayoutNanAndHalfPrecision) {

@@ -130,7 +130,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"d7_noneg", "diffusers_shift7", nullptr, 4.0, nullptr, 3},
         Case{"d7_noguide", "diffusers_shift7", nullptr, 1.0, nullptr, 3},
         Case{"ddpm_noneg", "diffusers_dpm", nullptr, 4.0, nullptr, 3},
-        Case{"deuler_neg", "diffusers_euler", nullptr, 5.0, kNegative, 3}),
+        Case{"deuler_neg", "diffusers_euler", nullptr, 5.0, kNegative, 3},
+        // UniPC whose last step ends at sigma_min rather than 0.
+        Case{"dsmin_noguide", "diffusers_sigma_min", nullptr, 1.0, nullptr, 3}),
     [](const auto& param_info) {
       return std::string(param_info.param.name) + "_" + param_info.param.folder;
     });

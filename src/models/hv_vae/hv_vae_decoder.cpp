@@ -15,12 +15,14 @@ namespace {
 constexpr double kNormEps = 1e-6;
 
 // One decoder call. `run` is the weights' dtype: the dtype autocast gives convolutions, linears
-// and attention; GroupNorm always computes in fp32 (autocast's fp32 list), so its output, the
-// SiLU after it and the residual sums that meet it stay fp32 as in the reference.
+// and attention; GroupNorm computes in `norm` — fp32 under autocast (its fp32 list), so its
+// output, the SiLU after it and the residual sums that meet it stay fp32 as in the release; the
+// weights' dtype without autocast (diffusers).
 class DecoderPass {
  public:
-  DecoderPass(const HvVaeConfig& config, const std::map<std::string, at::Tensor>& weights, at::ScalarType run)
-      : config_(config), weights_(weights), run_(run) {}
+  DecoderPass(const HvVaeConfig& config, const std::map<std::string, at::Tensor>& weights, at::ScalarType run,
+              at::ScalarType norm)
+      : config_(config), weights_(weights), run_(run), norm_(norm) {}
 
   at::Tensor operator()(const at::Tensor& scaled) const {
     auto x = conv(scaled, "post_quant_conv", 1);
@@ -58,8 +60,8 @@ class DecoderPass {
   }
 
   at::Tensor group_norm(const at::Tensor& x, const std::string& name) const {
-    return at::group_norm(x.to(at::kFloat), config_.norm_num_groups, w(name + ".weight").to(at::kFloat),
-                          w(name + ".bias").to(at::kFloat), kNormEps);
+    return at::group_norm(x.to(norm_), config_.norm_num_groups, w(name + ".weight").to(norm_),
+                          w(name + ".bias").to(norm_), kNormEps);
   }
 
   at::Tensor resnet(const at::Tensor& x, const std::string& p) const {
@@ -106,6 +108,7 @@ class DecoderPass {
   const HvVaeConfig& config_;
   const std::map<std::string, at::Tensor>& weights_;
   at::ScalarType run_;
+  at::ScalarType norm_;
 };
 
 }  // namespace
@@ -147,7 +150,7 @@ int64_t HvVaeDecoder::decoded_frames(int64_t latent_frames) const {
 }
 
 at::Tensor HvVaeDecoder::decode_tile(const at::Tensor& scaled) const {
-  return DecoderPass(config_, weights_, dtype_)(scaled).contiguous();
+  return DecoderPass(config_, weights_, dtype_, autocast_ ? at::kFloat : dtype_)(scaled).contiguous();
 }
 
 at::Tensor HvVaeDecoder::decode(const at::Tensor& z, const HvVaeTiling& tiling, parallel::Communicator* comm,

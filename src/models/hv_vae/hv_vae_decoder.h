@@ -14,7 +14,8 @@
 // diffusers). fp16 weights reproduce the release's torch.autocast(fp16) run: convolutions,
 // linears and attention in fp16, GroupNorm in fp32 on upcast input (so SiLU and padding run on
 // fp32 and the residual adds promote), the mid block's output cast to fp16 before the up blocks,
-// tiles blended in fp16.
+// tiles blended in fp16. set_autocast(false) is diffusers' decode (`latents.to(vae.dtype)`, no
+// autocast): GroupNorm, SiLU and the residual sums in the weights' dtype as well.
 //
 // Output: [B, 3, F, H, W] in the weights' dtype, NOT clamped: roughly [−1, 1] as the VAE returns
 // it; the pipeline applies (x/2 + 0.5).clamp(0, 1).
@@ -63,6 +64,8 @@ class HvVaeDecoder {
   int64_t decoded_frames(int64_t latent_frames) const;
   const HvVaeConfig& config() const { return config_; }
   at::ScalarType dtype() const { return dtype_; }
+  // true (default): GroupNorm in fp32 as under the release's torch.autocast; false: in dtype().
+  void set_autocast(bool on) { autocast_ = on; }
 
  private:
   const at::Tensor& weight(const std::string& name) const;
@@ -70,6 +73,7 @@ class HvVaeDecoder {
   HvVaeConfig config_;
   std::map<std::string, at::Tensor> weights_;
   at::ScalarType dtype_ = at::kFloat;
+  bool autocast_ = true;
 };
 
 }  // namespace uspdit::models::hv_vae

@@ -69,6 +69,20 @@ HvVaeTiling HvVaeTiling::off() {
   return t;
 }
 
+HvVaeTiling HvVaeTiling::diffusers(const HvVaeConfig& config, bool spatial) {
+  // AutoencoderKLHunyuanVideo.__init__: tile_sample_min_height/width 256, stride 192,
+  // tile_sample_min_num_frames 16, stride 12 — attributes, not config fields. Its strides and
+  // blends (192 / 64 px, 12 / 4 frames) are the release's rule at overlap 0.25.
+  HvVaeTiling t;
+  t.spatial = spatial;
+  t.temporal = true;
+  t.tile_sample_min_size = 256;
+  t.tile_latent_min_size = 256 / config.spatial_compression_ratio;
+  t.tile_sample_min_tsize = 16;
+  t.tile_latent_min_tsize = 16 / config.time_compression_ratio;
+  return t;
+}
+
 int64_t HvVaeTiling::latent_stride() const {
   return int_of(tile_latent_min_size, 1 - overlap_factor);
 }

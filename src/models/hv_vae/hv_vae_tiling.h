@@ -42,6 +42,10 @@ struct HvVaeTiling {
   static HvVaeTiling from_config(const HvVaeConfig& config);
   // Neither kind: one decoder call on the whole latent.
   static HvVaeTiling off();
+  // diffusers' AutoencoderKLHunyuanVideo as HunyuanVideoPipeline decodes: framewise decoding is
+  // always on, with its fixed 16-frame tiles (stride 12, blend 4: the same rule as the release's
+  // at sample_tsize 16); spatial tiles (256 px, stride 192) only after enable_tiling().
+  static HvVaeTiling diffusers(const HvVaeConfig& config, bool spatial);
 
   int64_t latent_stride() const;   // int(tile_latent_min_size · (1 − overlap))
   int64_t blend_pixels() const;    // int(tile_sample_min_size · overlap)

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Trains the project's demo video model (issue 15) from scratch on CPU and saves it in Wan 2.1's
+original release layout, so `uspdit generate --ckpt_dir` loads it as it loads Wan-AI's files.
+
+Data: tools/demo_data.py — one coloured shape moving over a dark background, 64x64, 17 frames,
+captions such as "a red circle moving right", generated on the fly from a seed.
+
+Model: the Wan 2.1 architecture at tiny widths, all from diffusers/transformers:
+  VAE   AutoencoderKLWan (z_dim 16, as Wan's latent statistics need; base_dim --vae-base-dim),
+        trained on reconstruction (L1 + MSE) with a small KL term; afterwards its latent
+        statistics are folded into quant_conv / post_quant_conv so that its latents follow Wan
+        2.1's latents_mean / latents_std — the normalisation every Wan loader applies — and the
+        DiT sees unit-scale latents.
+  text  a UMT5 encoder at tiny width (make_umt5_fixtures.py's config and sentencepiece tokenizer),
+        random and FROZEN: the captions come from a small vocabulary, and a fixed random encoder
+        keeps them apart; only the DiT's cross-attention learns to read it.
+  DiT   WanTransformer3DModel (patch 1x2x2, --dit-dim wide, --dit-layers), flow matching as Wan
+        trains it: x_t = (1 - σ) x_0 + σ ε, target ε − x_0, t = 1000 σ, σ uniform then shifted
+        (--shift, the same shift sampling uses). 10 % of the captions are dropped for CFG: to ""
+        or to Wan's default negative prompt (what generate.py puts in the negative branch), so
+        guidance works with either.
+
+Stages (each can be run alone with --stage; the state lives in --work):
+  vae      train the VAE                                   -> work/vae.pt
+  latents  fold the statistics, encode a pool of clips     -> work/pool.pt
+  dit      train the DiT on the pool                       -> work/dit.pt, work/loss.json
+  export   Wan's original layout + model card inputs        -> --out
+
+    .venv-tools/bin/python tools/train_demo.py --out models/demo-shapes-t2v        # the whole run
+    .venv-tools/bin/python tools/train_demo.py --smoke --out /tmp/demo             # minutes, checks the wiring
+Seeded and deterministic on one machine (torch's CPU kernels, --threads fixed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import demo_data  # noqa: E402
+import make_umt5_fixtures as umt5_fx  # noqa: E402
+import make_wan_fixtures as dit_fx  # noqa: E402
+import make_wan_vae_fixtures as vae_fx  # noqa: E402
+
+import diffusers  # noqa: E402
+import transformers  # noqa: E402
+from diffusers import AutoencoderKLWan, WanTransformer3DModel  # noqa: E402
+
+ROOT = HERE.parent
+TEXT_LEN = 32  # tokens per caption (the tiny tokenizer splits words into several pieces)
+TOKENIZER = ROOT / "tests" / "data" / "wan_t2v" / "original" / "google" / "umt5-xxl"
+
+
+def log(msg: str) -> None:
+    print(f"[train_demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---- parts ----
+
+
+def build_vae(base_dim: int, seed: int) -> AutoencoderKLWan:
+    torch.manual_seed(seed)
+    return AutoencoderKLWan(base_dim=base_dim, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1, attn_scales=[],
+                            temperal_downsample=[False, True, True])
+
+
+def dit_config(dim: int, layers: int) -> dict:
+    heads = max(1, dim // 16)
+    return dict(patch_size=(1, 2, 2), num_attention_heads=heads, attention_head_dim=dim // heads, in_channels=16,
+                out_channels=16, text_dim=umt5_fx.TINY_CONFIG["d_model"], freq_dim=256, ffn_dim=4 * dim,
+                num_layers=layers, cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6,
+                rope_max_seq_len=1024)
+
+
+class TextEncoder:
+    """The frozen tiny UMT5 as Wan runs it: ids of the cleaned caption, output zero beyond its tokens."""
+
+    def __init__(self, seed: int):
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(TOKENIZER))
+        self.model = umt5_fx.build_tiny_umt5(len(self.tokenizer.get_vocab()), seed=seed)
+        self.cache: dict[str, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def __call__(self, captions: list[str]) -> torch.Tensor:
+        missing = [c for c in dict.fromkeys(captions) if c not in self.cache]
+        if missing:
+            ids, mask = umt5_fx.wan_tokenize(self.tokenizer, [umt5_fx.wan_clean(c) for c in missing], TEXT_LEN)
+            out = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            for c, o, m in zip(missing, out, mask):
+                self.cache[c] = o * m[:, None]  # Wan trims to the tokens and pads with zeros
+        return torch.stack([self.cache[c] for c in captions])
+
+
+# ---- stage 1: the VAE ----
+
+
+def train_vae(vae: AutoencoderKLWan, steps: int, batch: int, seed: int, kl_weight: float) -> list[float]:
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.05)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    vae.train()
+    for step in range(steps):
+        x = torch.from_numpy(demo_data.batch(rng, batch)[0])
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+        rec = vae.decode(z).sample
+        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 50 == 0 or step == steps - 1:
+            log(f"vae step {step}/{steps}: loss {np.mean(losses[-50:]):.4f}")
+    return losses
+
+
+# ---- stage 2: normalisation and the latent pool ----
+
+
+@torch.no_grad()
+def fold_wan_statistics(vae: AutoencoderKLWan, seed: int, clips: int) -> dict:
+    """Per-channel mean m and std s of the posterior means, folded into the 1x1x1 convs around the
+    latent so that z_new = (z − m) / s · std_w + mean_w: encode gives z_new, decode takes it."""
+    rng = np.random.default_rng(seed)
+    mus = torch.cat([vae.encode(torch.from_numpy(demo_data.batch(rng, 8)[0])).latent_dist.mean
+                     for _ in range(clips // 8)])
+    m = mus.mean(dim=(0, 2, 3, 4)).double()
+    s = mus.std(dim=(0, 2, 3, 4)).double().clamp_min(1e-3)
+    mean_w = torch.tensor(vae.config.latents_mean, dtype=torch.float64)
+    std_w = torch.tensor(vae.config.latents_std, dtype=torch.float64)
+    a = std_w / s  # z_new = a·z + b
+    b = mean_w - m * a
+    enc, dec = vae.quant_conv, vae.post_quant_conv
+    z = 16
+    w, bias = enc.weight.double(), enc.bias.double()  # [2z, 2z, 1, 1, 1]: mu rows, then logvar rows
+    w[:z] *= a.view(z, 1, 1, 1, 1)
+    bias[:z] = bias[:z] * a + b
+    bias[z:] = bias[z:] + 2.0 * torch.log(a)
+    enc.weight.copy_(w.float())
+    enc.bias.copy_(bias.float())
+    # decode: post_quant_conv(z) with z = (z_new − b) / a
+    w, bias = dec.weight.double(), dec.bias.double()  # [z, z, 1, 1, 1], input channels on dim 1
+    bias = bias - (w[:, :, 0, 0, 0] @ (b / a))
+    w = w / a.view(1, z, 1, 1, 1)
+    dec.weight.copy_(w.float())
+    dec.bias.copy_(bias.float())
+    return {"mean": m.tolist(), "std": s.tolist()}
+
+
+@torch.no_grad()
+def encode_pool(vae: AutoencoderKLWan, seed: int, clips: int) -> dict:
+    """Normalised latents x0 = (z_new − mean_w) / std_w of `clips` clips and their captions."""
+    rng = np.random.default_rng(seed)
+    mean_w = torch.tensor(vae.config.latents_mean).view(1, 16, 1, 1, 1)
+    std_w = torch.tensor(vae.config.latents_std).view(1, 16, 1, 1, 1)
+    latents, captions = [], []
+    for i in range(0, clips, 16):
+        x, caps = demo_data.batch(rng, min(16, clips - i))
+        z = vae.encode(torch.from_numpy(x)).latent_dist.mean
+        latents.append((z - mean_w) / std_w)
+        captions += caps
+        if (i // 16) % 20 == 0:
+            log(f"encoded {i + len(caps)}/{clips} clips")
+    return {"latents": torch.cat(latents), "captions": captions}
+
+
+# ---- stage 3: the DiT ----
+
+
+def shifted(sigma: torch.Tensor, shift: float) -> torch.Tensor:
+    return shift * sigma / (1 + (shift - 1) * sigma)
+
+
+def train_dit(dit: WanTransformer3DModel, text: TextEncoder, pool: dict, steps: int, batch: int, lr: float,
+              shift: float, seed: int) -> list[float]:
+    gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x_all, captions = pool["latents"], pool["captions"]
+    nulls = ["", umt5_fx.WAN_NEG_PROMPT]
+    opt = torch.optim.AdamW(dit.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.03)
+    losses = []
+    dit.train()
+    for step in range(steps):
+        idx = torch.from_numpy(rng.integers(0, len(captions), batch))
+        x0 = x_all[idx]
+        caps = [captions[i] if rng.random() >= 0.1 else nulls[int(rng.integers(0, 2))] for i in idx.tolist()]
+        noise = torch.randn(x0.shape, generator=gen)
+        sigma = shifted(torch.rand(batch, generator=gen), shift)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - s) * x0 + s * noise
+        v = dit(hidden_states=xt, timestep=sigma * 1000, encoder_hidden_states=text(caps), return_dict=False)[0]
+        loss = F.mse_loss(v, noise - x0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 200 == 0 or step == steps - 1:
+            log(f"dit step {step}/{steps}: loss {np.mean(losses[-200:]):.4f}")
+    return losses
+
+
+@torch.no_grad()
+def sample(dit, vae, text: TextEncoder, captions: list[str], seed: int, steps: int, guidance: float,
+           shift: float) -> torch.Tensor:
+    """Euler on the shifted flow schedule with CFG ("" as the negative): videos [B, 3, F, H, W]."""
+    dit.eval()
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn((len(captions), 16, 5, 8, 8), generator=gen)
+    sigmas = shifted(torch.linspace(1, 0, steps + 1), shift)
+    cond, uncond = text(captions), text([""] * len(captions))
+    for i in range(steps):
+        t = torch.full((len(captions),), float(sigmas[i]) * 1000)
+        c = dit(hidden_states=x, timestep=t, encoder_hidden_states=cond, return_dict=False)[0]
+        u = dit(hidden_states=x, timestep=t, encoder_hidden_states=uncond, return_dict=False)[0]
+        x = x + (u + guidance * (c - u)) * (sigmas[i + 1] - sigmas[i])
+    mean_w = torch.tensor(vae.config.latents_mean).view(1, 16, 1, 1, 1)
+    std_w = torch.tensor(vae.config.latents_std).view(1, 16, 1, 1, 1)
+    return vae.decode(x * std_w + mean_w).sample.clamp(-1, 1)
+
+
+def save_grid(videos: torch.Tensor, captions: list[str], path: Path) -> None:
+    """One row per video: frames 0, 4, 8, 12, 16 side by side (PNG)."""
+    from PIL import Image
+
+    rows = [torch.cat([v[:, f] for f in range(0, v.shape[1], 4)], dim=2) for v in videos]  # [3, H, 5W]
+    grid = ((torch.cat(rows, dim=1).permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
+    Image.fromarray(grid).save(path)
+    path.with_suffix(".txt").write_text("\n".join(captions) + "\n")
+
+
+# ---- stage 4: Wan's original layout ----
+
+
+def export(vae, dit, text: TextEncoder, cfg: dict, out: Path, card: dict) -> None:
+    from safetensors.torch import save_file
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    sd = {dit_fx.diffusers_key_to_original(k): v.detach().clone().contiguous() for k, v in dit.state_dict().items()}
+    save_file(sd, str(out / "diffusion_pytorch_model.safetensors"), metadata={"format": "pt"})
+    ocfg = dit_fx.original_config(cfg)
+    ocfg["text_len"] = TEXT_LEN
+    dit_fx.write_json(out / "config.json", ocfg)
+    umt5_fx.save_umt5_original(text.model, out / "models_t5_umt5-xxl-enc-bf16.pth")
+    vae_fx.save_vae_original(vae, out / "Wan2.1_VAE.pth")
+    shutil.copytree(TOKENIZER, out / "google" / "umt5-xxl")
+    dit_fx.write_json(out / "training.json", card)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "models" / "demo-shapes-t2v")
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "train_demo")
+    ap.add_argument("--stage", choices=["all", "vae", "latents", "dit", "export"], default="all")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vae-base-dim", type=int, default=12)
+    ap.add_argument("--vae-steps", type=int, default=1200)
+    ap.add_argument("--vae-batch", type=int, default=2)
+    ap.add_argument("--kl-weight", type=float, default=1e-4)
+    ap.add_argument("--pool", type=int, default=6144, help="clips encoded once for the DiT")
+    ap.add_argument("--dit-dim", type=int, default=64)
+    ap.add_argument("--dit-layers", type=int, default=4)
+    ap.add_argument("--dit-steps", type=int, default=12000)
+    ap.add_argument("--dit-batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--shift", type=float, default=3.0)
+    ap.add_argument("--smoke", action="store_true", help="a few steps of each stage: checks the wiring only")
+    args = ap.parse_args()
+    if args.smoke:
+        args.vae_steps, args.pool, args.dit_steps = 4, 64, 10
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    run = lambda stage: args.stage in ("all", stage)  # noqa: E731
+    timings = json.loads((work / "timings.json").read_text()) if (work / "timings.json").exists() else {}
+
+    vae = build_vae(args.vae_base_dim, args.seed)
+    if run("vae"):
+        t = time.time()
+        losses = train_vae(vae, args.vae_steps, args.vae_batch, args.seed + 1, args.kl_weight)
+        torch.save({"state": vae.state_dict(), "losses": losses}, work / "vae.pt")
+        timings["vae"] = time.time() - t
+    else:
+        vae.load_state_dict(torch.load(work / "vae.pt")["state"])
+    vae.eval()
+
+    if run("latents"):
+        t = time.time()
+        stats = fold_wan_statistics(vae, args.seed + 2, 256 if not args.smoke else 16)
+        pool = encode_pool(vae, args.seed + 3, args.pool)
+        torch.save({"vae": vae.state_dict(), "stats": stats, **pool}, work / "pool.pt")
+        timings["latents"] = time.time() - t
+    pool = torch.load(work / "pool.pt")
+    vae.load_state_dict(pool["vae"])  # the folded VAE
+    log(f"pool: {len(pool['captions'])} clips, latent std {float(pool['latents'].std()):.3f}")
+
+    text = TextEncoder(args.seed + 4)
+    cfg = dit_config(args.dit_dim, args.dit_layers)
+    torch.manual_seed(args.seed + 5)
+    dit = WanTransformer3DModel(**cfg)
+    if run("dit"):
+        t = time.time()
+        losses = train_dit(dit, text, pool, args.dit_steps, args.dit_batch, args.lr, args.shift, args.seed + 6)
+        torch.save({"state": dit.state_dict()}, work / "dit.pt")
+        (work / "loss.json").write_text(json.dumps({"dit": losses, "vae": torch.load(work / "vae.pt")["losses"]}))
+        timings["dit"] = time.time() - t
+    else:
+        dit.load_state_dict(torch.load(work / "dit.pt")["state"])
+    dit.eval()
+    (work / "timings.json").write_text(json.dumps(timings, indent=1))
+
+    if run("export"):
+        rng = np.random.default_rng(12345)
+        caps = [demo_data.caption(demo_data.random_spec(rng, phrasing=0)) for _ in range(8)]
+        save_grid(sample(dit, vae, text, caps, seed=1, steps=20, guidance=5.0, shift=args.shift), caps,
+                  work / "samples.png")
+        card = {"script": "tools/train_demo.py", "args": {k: (str(v) if isinstance(v, Path) else v)
+                                                           for k, v in vars(args).items()},
+                "seconds": timings, "total_seconds": sum(timings.values()), "dit_config": cfg,
+                "text_len": TEXT_LEN, "sampling": {"shift": args.shift, "guidance": 5.0},
+                "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                             "diffusers": diffusers.__version__, "transformers": transformers.__version__}}
+        export(vae, dit, text, cfg, args.out, card)
+        log(f"wrote {args.out} and {work / 'samples.png'} ({time.time() - started:.0f} s this run)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
