@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/generate_preflight.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -39,7 +40,8 @@ constexpr const char* kUsage =
     "[--save_frames DIR] [--save_video_tensor FILE.safetensors] [--dtype bf16|fp32] [--text-dtype bf16|fp32] "
     "[--warmup_steps N] [--n_repeats N] "
     "[--bench_output DIR] [--enable_tiling [--vae-tile-size 256 --vae-tile-stride 192]] "
-    "[--device auto|cuda|cpu] [--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True]; or "
+    "[--device auto|cuda|cpu] [--comm auto|nccl|host-staged] [--t5_cpu] [--offload_model True] "
+    "[--max-memory-gib X] [--skip-memory-check]; or "
     "HunyuanVideo with sample_video.py's flags: --model-base ckpts --video-size 720 1280 --video-length 129 "
     "--infer-steps 50 --flow-reverse ... (the release's ckpts/ samples as sample_video.py, a diffusers folder "
     "as HunyuanVideoPipeline with its scheduler_config.json; --schedule picks the other)\n"
@@ -89,6 +91,7 @@ int run_generate(Args& args) {
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
+  const auto memory_check = read_memory_check_flags(args);
   require(location.has_value(),
           std::string("--ckpt_dir (HunyuanVideo: --model-base) is required. ") + kUsage);
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1,
@@ -129,6 +132,7 @@ int run_generate(Args& args) {
     require_writable_dir(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
   }
   for (const auto& note : job->notes()) log::info("note: " + note);
+  memory_preflight(*rt, *job, settings, degrees, memory_check);
   auto plugin = job->make_family(settings);
   require(plugin != nullptr, family->display_name +
                                  " text-to-video is not available yet (its text encoders and VAE "
