@@ -120,7 +120,10 @@ RunShape default_run(const ModelProfile& model) {
     r.vae_tiled = true;
     r.text_bytes = 2, r.vae_bytes = 2;  // the release: fp16 text encoders and VAE
   } else {
-    r.height = 720, r.width = 1280, r.frames = 81;
+    // Wan trained the 1.3B at 480p (832x480), the 14B at 720p too; both 81 frames.
+    r.height = model.name == "wan2.1-t2v-1.3b" ? 480 : 720;
+    r.width = model.name == "wan2.1-t2v-1.3b" ? 832 : 1280;
+    r.frames = 81;
     r.guided = true;
     r.vae_bytes = 4;  // Wan's VAE runs in fp32
   }

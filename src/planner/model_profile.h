@@ -104,8 +104,8 @@ int64_t hunyuan_dit_params(int64_t hidden, int64_t ffn, int64_t double_blocks, i
 // nullptr for other names.
 const ModelProfile* published_profile(const std::string& plan_model_name);
 
-// The run shape `generate` would use by default for a published model (Wan: 1280x720, 81
-// frames, CFG; HunyuanVideo: 720x1280, 129 frames, no CFG, tiled VAE), 50 steps, bf16.
+// The run shape `plan` assumes for a published model (Wan 1.3B: 832x480, 14B: 1280x720, 81
+// frames, CFG; HunyuanVideo: 1280x720, 129 frames, no CFG, fp16 tiled VAE), 50 steps, bf16.
 RunShape default_run(const ModelProfile& model);
 
 }  // namespace uspdit::planner
