@@ -38,7 +38,10 @@ void print_help() {
       "  --heads N          attention heads of a model not in the catalogue (instead of --model)\n"
       "  --head-dim D       with --heads; default 128\n"
       "  --seq-len L        video tokens per sample; the model's default above, required with --heads\n"
-      "  --layers K         attention layers per DiT step; the model's default above, 1 with --heads\n"
+      "  --layers K         attention layers per DiT step; the model's default above, 1 with --heads; with "
+      "--model\n"
+      "                     also the blocks the predictions count (random-weight checkpoints with fewer "
+      "layers)\n"
       "  --gpus-per-node G  default 8\n"
       "  --nodes N          default 1\n"
       "  --cfg              the pipeline uses classifier-free guidance: also consider cfg degree 2\n"
@@ -290,6 +293,14 @@ int run_plan(Args& args) {
   std::optional<planner::Predictions> predicted;
   const planner::ModelProfile* profile = model_name ? planner::published_profile(q.model) : nullptr;
   std::optional<planner::RunShape> run;
+  std::optional<planner::ModelProfile> fewer_layers;
+  if (profile && has_layers) {
+    // --layers on a published model: the same widths with fewer blocks (what the random-weight
+    // checkpoints of tools/make_random_*_checkpoint.py hold); HunyuanVideo splits them evenly
+    // between double- and single-stream blocks.
+    fewer_layers = planner::with_layers(*profile, q.layers);
+    profile = &*fewer_layers;
+  }
   if (profile) {
     run = planner::run_from_flags(*profile, run_flags, cfg, q.dtype_bytes);
     if (!has_seq_len) q.seq_len = run->video_tokens(profile->dit);

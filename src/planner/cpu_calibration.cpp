@@ -53,7 +53,8 @@ CpuRates calibrate_cpu(int dtype_bytes, bool force) {
       std::istringstream fields(line);
       int t = 0, b = 0;
       CpuRates r;
-      if (fields >> t >> b >> r.gemm_flops >> r.attention_flops && t == threads && b == dtype_bytes) {
+      if (fields >> t >> b >> r.gemm_flops >> r.attention_flops >> r.elementwise_per_s && t == threads &&
+          b == dtype_bytes) {
         r.from_cache = true;
         return r;
       }
@@ -76,11 +77,25 @@ CpuRates calibrate_cpu(int dtype_bytes, bool force) {
     r.attention_flops =
         rate(4.0 * heads * len * len * dim, 1.0, [&] { (void)at::scaled_dot_product_attention(q, k, v); });
   }
+  {
+    // A block's non-GEMM work on 1024 tokens of 1536: layer norm, modulation, the cast to the run
+    // dtype and back, GELU, the gated residual; each op's output counted once.
+    const int64_t n = 1024, d = 1536;
+    const auto x = at::randn({n, d}), scale = at::randn({d}), shift = at::randn({d});
+    const double elements = 8.0 * n * d;
+    r.elementwise_per_s = rate(elements, 0.5, [&] {
+      auto y = at::layer_norm(x, {d});
+      y = y * (scale + 1) + shift;
+      auto h = at::gelu(y.to(dtype), "tanh");
+      (void)(x + h.to(at::kFloat) * scale);
+    });
+  }
   if (!file.empty()) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     std::ofstream out(file, std::ios::app);
-    out << threads << " " << dtype_bytes << " " << r.gemm_flops << " " << r.attention_flops << "\n";
+    out << threads << " " << dtype_bytes << " " << r.gemm_flops << " " << r.attention_flops << " "
+        << r.elementwise_per_s << "\n";
   }
   return r;
 }
@@ -94,6 +109,7 @@ HardwareProfile cpu_profile(const CpuRates& rates) {
   p.achieved_fraction = 1.0;
   p.gemm_flops = rates.gemm_flops;
   p.attention_flops = rates.attention_flops;
+  p.elementwise_per_s = rates.elementwise_per_s;
   p.memory_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   // MPI over shared memory moves a few GB/s per rank; 10 GbE between nodes.
   p.intra_node_bytes_per_s = 4e9;

@@ -13,6 +13,7 @@ namespace uspdit::planner {
 struct CpuRates {
   double gemm_flops = 0;
   double attention_flops = 0;
+  double elementwise_per_s = 0;  // elements through norms, activations, casts, residual adds
   bool from_cache = false;
 };
 

@@ -15,23 +15,23 @@ std::vector<HardwareProfile> make_profiles() {
   // NVLink 900 GB/s (both directions: 450 each way); a ConnectX-7 NDR 400 Gb/s (50 GB/s) per GPU.
   // Achieved 0.35: flash attention 2 and cuBLAS at video-DiT shapes on H100 (FA2 reaches
   // 335-350 TFLOPS forward at head dim 128, Dao 2023), the xDiT/Wan single-GPU timings agree.
-  p.push_back({"h100", "NVIDIA H100 SXM5 80GB", 989 * kTera, 0.35, 0, 0, 80LL * 1000 * 1000 * 1000, 450 * kGB,
-               50 * kGB, "NVIDIA H100 Tensor Core GPU datasheet (SXM5)"});
+  p.push_back({"h100", "NVIDIA H100 SXM5 80GB", 989 * kTera, 0.35, 0, 0, 0, 80LL * 1000 * 1000 * 1000,
+               450 * kGB, 50 * kGB, "NVIDIA H100 Tensor Core GPU datasheet (SXM5)"});
   // H200 SXM: the H100's compute (989 dense bf16), 141 GB HBM3e, NVLink 900 GB/s.
-  p.push_back({"h200", "NVIDIA H200 SXM 141GB", 989 * kTera, 0.35, 0, 0, 141LL * 1000 * 1000 * 1000,
+  p.push_back({"h200", "NVIDIA H200 SXM 141GB", 989 * kTera, 0.35, 0, 0, 0, 141LL * 1000 * 1000 * 1000,
                450 * kGB, 50 * kGB, "NVIDIA H200 Tensor Core GPU datasheet"});
   // A100 SXM4 80GB: BF16 tensor 312 TFLOPS dense; NVLink 600 GB/s (300 each way); HDR 200 Gb/s.
   // Achieved 0.5: flash attention 2 reaches 50-70 % of A100's peak forward (Dao 2023).
-  p.push_back({"a100", "NVIDIA A100 SXM4 80GB", 312 * kTera, 0.5, 0, 0, 80LL * 1000 * 1000 * 1000, 300 * kGB,
-               25 * kGB, "NVIDIA A100 Tensor Core GPU datasheet"});
+  p.push_back({"a100", "NVIDIA A100 SXM4 80GB", 312 * kTera, 0.5, 0, 0, 0, 80LL * 1000 * 1000 * 1000,
+               300 * kGB, 25 * kGB, "NVIDIA A100 Tensor Core GPU datasheet"});
   // AMD Instinct MI300X: BF16 1307.4 TFLOPS dense, 192 GB HBM3, Infinity Fabric 896 GB/s peer
   // aggregate (7 links × 64 GB/s each way = 448); 400 Gb/s NIC per GPU. Achieved 0.3: ROCm flash
   // attention reaches ~400 TFLOPS forward.
-  p.push_back({"mi300x", "AMD Instinct MI300X", 1307.4 * kTera, 0.3, 0, 0, 192LL * 1000 * 1000 * 1000,
+  p.push_back({"mi300x", "AMD Instinct MI300X", 1307.4 * kTera, 0.3, 0, 0, 0, 192LL * 1000 * 1000 * 1000,
                448 * kGB, 50 * kGB, "AMD Instinct MI300X data sheet"});
   // GeForce RTX 4090: 165.2 TFLOPS dense FP16/BF16 tensor with FP32 accumulate (Ada whitepaper,
   // appendix), 24 GB; no NVLink: PCIe 4.0 x16 (32 GB/s each way); 100 Gb/s Ethernet between nodes.
-  p.push_back({"rtx4090", "NVIDIA GeForce RTX 4090", 165.2 * kTera, 0.45, 0, 0, 24LL * 1000 * 1000 * 1000,
+  p.push_back({"rtx4090", "NVIDIA GeForce RTX 4090", 165.2 * kTera, 0.45, 0, 0, 0, 24LL * 1000 * 1000 * 1000,
                32 * kGB, 12.5 * kGB, "NVIDIA Ada Lovelace architecture whitepaper, RTX 4090 specifications"});
   return p;
 }

@@ -19,6 +19,9 @@ struct HardwareProfile {
   double achieved_fraction = 0;  // of peak_flops, for every kernel of a run
   double gemm_flops = 0;         // measured rates (the CPU profile); 0: peak × fraction
   double attention_flops = 0;
+  // Measured rate of a block's elementwise work (the CPU profile), elements/s; 0: folded into the
+  // achieved fraction (GPU kernels fuse it or hide it behind the GEMMs).
+  double elementwise_per_s = 0;
   int64_t memory_bytes = 0;           // per device
   double intra_node_bytes_per_s = 0;  // one direction, per device (NVLink, xGMI, PCIe)
   double inter_node_bytes_per_s = 0;  // one direction, per device (its NIC share)

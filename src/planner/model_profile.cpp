@@ -113,6 +113,20 @@ const ModelProfile* published_profile(const std::string& plan_model_name) {
   return nullptr;
 }
 
+ModelProfile with_layers(const ModelProfile& model, int64_t layers) {
+  ModelProfile m = model;
+  DitShape& d = m.dit;
+  if (d.text_attention == TextAttention::joint) {
+    d.blocks = layers / 2;
+    d.single_blocks = layers - d.blocks;
+    d.params = hunyuan_dit_params(d.hidden, d.ffn, d.blocks, d.single_blocks, d.text_dim);
+  } else {
+    d.blocks = layers;
+    d.params = wan_dit_params(d.hidden, d.ffn, layers, d.text_dim);
+  }
+  return m;
+}
+
 RunShape default_run(const ModelProfile& model) {
   RunShape r;
   if (model.dit.text_attention == TextAttention::joint) {

@@ -104,6 +104,10 @@ int64_t hunyuan_dit_params(int64_t hidden, int64_t ffn, int64_t double_blocks, i
 // nullptr for other names.
 const ModelProfile* published_profile(const std::string& plan_model_name);
 
+// The model with `layers` attention blocks instead of its own (HunyuanVideo: layers / 2 double
+// and the rest single), its DiT parameters recounted.
+ModelProfile with_layers(const ModelProfile& model, int64_t layers);
+
 // The run shape `plan` assumes for a published model (Wan 1.3B: 832x480, 14B: 1280x720, 81
 // frames, CFG; HunyuanVideo: 1280x720, 129 frames, no CFG, fp16 tiled VAE), 50 steps, bf16.
 RunShape default_run(const ModelProfile& model);

@@ -69,10 +69,11 @@ PreflightResult preflight(const PreflightRequest& q) {
   r.estimate = estimate_memory(q.model, q.run, q.mesh, q.runtime_bytes);
   const auto& e = r.estimate;
   const bool rank0 = e.peak_rank0 >= e.peak_other;
+  const std::string others = q.mesh.world() > 1 ? ", other ranks " + gib(e.peak_other) : "";
   r.summary = "predicted peak " + gib(e.peak()) + " per rank (" + (rank0 ? "rank 0" : "ranks > 0") + ", " +
-              e.peak_stage + "; weights: DiT " + gib(e.dit_weights) + ", text " + gib(e.text_weights) +
-              ", VAE " + gib(e.vae_weights) + "; runtime " + gib(e.runtime_bytes) + ") of " +
-              gib(q.limit_bytes) + " (" + q.limit_from + ")";
+              e.peak_stage + others + "; weights: DiT " + gib(e.dit_weights) + ", text " +
+              gib(e.text_weights) + ", VAE " + gib(e.vae_weights) + "; runtime " + gib(e.runtime_bytes) +
+              ") of " + gib(q.limit_bytes) + " (" + q.limit_from + ")";
   r.fits = e.peak() <= q.limit_bytes;
   if (r.fits) return r;
   std::string fits;

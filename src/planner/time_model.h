@@ -20,12 +20,13 @@ struct Cluster {
 };
 
 struct TimeEstimate {
-  double gemm_flops_per_step = 0;       // one rank
-  double attention_flops_per_step = 0;  // one rank
-  double compute_seconds = 0;           // per step
-  double ulysses_seconds = 0;           // per step, exposed
-  double ring_seconds = 0;              // per step, before overlap
-  double ring_exposed_seconds = 0;      // per step, what the attention does not hide
+  double gemm_flops_per_step = 0;            // one rank
+  double attention_flops_per_step = 0;       // one rank
+  double elementwise_elements_per_step = 0;  // one rank, profiles that measure it (the CPU)
+  double compute_seconds = 0;                // per step
+  double ulysses_seconds = 0;                // per step, exposed
+  double ring_seconds = 0;                   // per step, before overlap
+  double ring_exposed_seconds = 0;           // per step, what the attention does not hide
   double step_seconds = 0;
   double text_seconds = 0;    // once per run
   double decode_seconds = 0;  // once per run
