@@ -11,6 +11,7 @@
 #include "pipeline/family_registry.h"
 #include "planner/cpu_calibration.h"
 #include "planner/hardware_profiles.h"
+#include "planner/link_measurements.h"
 #include "planner/plan_predictions.h"
 
 namespace uspdit::cli {
@@ -57,6 +58,8 @@ void print_help() {
       "  --use_cfg_parallel same as --cfg\n"
       "  --gpu NAME         %s (default h100); cpu measures this machine's GEMM and\n"
       "                     attention rates once (a few seconds, cached; --calibrate measures again)\n"
+      "  --links FILE       link bandwidths measured by `uspdit check --json > FILE` instead of the "
+      "profile's\n"
       "  --max-memory-gib X what a rank may use (default: the profile's memory; cpu: this machine's RAM)\n"
       "  --text-encoder-on-every-rank, --offload_model, --enable_tiling   as generate's flags\n",
       planner::known_gpu_names().c_str());
@@ -254,6 +257,7 @@ int run_plan(Args& args) {
   run_flags.tiling = args.flag("enable-tiling");
   const std::string gpu = args.get_string("gpu", "h100");
   const bool calibrate = args.flag("calibrate");
+  const auto links_file = args.get("links");
   const auto max_memory = args.get("max-memory-gib");
   const std::string dtype = args.get_string("dtype", "bf16");
   const bool json = args.flag("json");
@@ -319,6 +323,7 @@ int run_plan(Args& args) {
       require(found != nullptr, "unknown --gpu '" + gpu + "': use one of " + planner::known_gpu_names());
       hw = *found;
     }
+    if (links_file) planner::apply_link_measurements(hw, *links_file);
     predicted = planner::predict(plan, *profile, *run, hw, max_memory);
     planner::recommend_fastest_that_fits(plan, *predicted);
   }

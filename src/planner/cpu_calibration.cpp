@@ -115,6 +115,7 @@ HardwareProfile cpu_profile(const CpuRates& rates) {
   p.intra_node_bytes_per_s = 4e9;
   p.inter_node_bytes_per_s = 1.25e9;
   p.source = "measured by uspdit plan --calibrate";
+  p.link_efficiency = 1.0;  // the figures above are estimates of what MPI reaches, not peaks
   return p;
 }
 

@@ -26,6 +26,9 @@ struct HardwareProfile {
   double intra_node_bytes_per_s = 0;  // one direction, per device (NVLink, xGMI, PCIe)
   double inter_node_bytes_per_s = 0;  // one direction, per device (its NIC share)
   std::string source;                 // the datasheet
+  // Share of the link bandwidths transfers reach: kLinkEfficiency for datasheet figures, 1 for
+  // measured ones (--links).
+  double link_efficiency = 0.7;
 
   double gemm_rate() const { return gemm_flops > 0 ? gemm_flops : peak_flops * achieved_fraction; }
   double attention_rate() const {
@@ -39,8 +42,8 @@ const HardwareProfile* find_gpu_profile(const std::string& name);
 const std::vector<HardwareProfile>& gpu_profiles();
 std::string known_gpu_names();  // "h100, h200, a100, mi300x, rtx4090, cpu"
 
-// All-to-all and ring transfers reach this share of a link's one-direction bandwidth (NCCL's
-// measured bus bandwidth for all-to-all on NVLink and InfiniBand, 60-80 %).
+// All-to-all and ring transfers reach this share of a link's one-direction datasheet bandwidth
+// (NCCL's measured bus bandwidth for all-to-all on NVLink and InfiniBand, 60-80 %).
 inline constexpr double kLinkEfficiency = 0.7;
 
 }  // namespace uspdit::planner

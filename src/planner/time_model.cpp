@@ -87,7 +87,7 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
     const auto e = parallel::estimate_traffic(q, mesh);
     const double seconds = (e.per_step.intra_node / hw.intra_node_bytes_per_s +
                             e.per_step.inter_node / hw.inter_node_bytes_per_s) /
-                           kLinkEfficiency;
+                           hw.link_efficiency;
     const double per_call = e.ulysses_bytes_per_call + e.ring_bytes_per_call;
     const double ulysses_share = per_call > 0 ? e.ulysses_bytes_per_call / per_call : 0;
     t.ulysses_seconds = seconds * ulysses_share;

@@ -293,5 +293,29 @@ TEST(PlanBinary, JsonCarriesPredictionsAndMarksWhatDoesNotFit) {
       << bad.output;
 }
 
+TEST(PlanBinary, MeasuredLinksReplaceTheProfilesBandwidths) {
+  // A check report whose inter-node link is 100x slower than NDR: Ulysses across the two nodes
+  // gets slower; the file's numbers show in the description.
+  const auto dir = fresh_dir("plan_links");
+  const std::string file = dir + "/links.json";
+  std::ofstream(file) << R"({"world_size": 16, "links": [
+      {"kind": "all_to_all", "scope": "intra-node", "bandwidth_gbps": 300.0},
+      {"kind": "p2p", "scope": "inter-node", "bandwidth_gbps": 0.5},
+      {"kind": "p2p", "scope": "inter-node", "bandwidth_gbps": 2.0}]})";
+  const std::string flags = "--model hunyuanvideo --gpus-per-node 8 --nodes 2 --json";
+  const BinaryRun datasheet = run_plan(flags);
+  const BinaryRun measured = run_plan(flags + " --links " + file);
+  ASSERT_EQ(measured.status, 0) << measured.output;
+  EXPECT_NE(measured.output.find("links measured (" + file + ")"), std::string::npos) << measured.output;
+  auto first_step = [](const std::string& out) {
+    const size_t at = out.find("\"step_seconds\": ");
+    return at == std::string::npos ? -1.0 : std::stod(out.substr(at + 16));
+  };
+  EXPECT_GT(first_step(measured.output), 2 * first_step(datasheet.output)) << measured.output;
+  const BinaryRun bad = run_plan(flags + " --links " + dir + "/missing.json");
+  EXPECT_EQ(bad.status, kUsageExitCode);
+  EXPECT_NE(bad.output.find("uspdit check --json"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace uspdit::planner
