@@ -204,8 +204,13 @@ TEST(PreflightBinary, PredictedPeakOfTheTinyFixtureIsWithin15Percent) {
     const auto peaks = measured_peaks_gib(dir + "/results");
     ASSERT_EQ(peaks.size(), static_cast<size_t>(np)) << run.output;
     const double measured = *std::max_element(peaks.begin(), peaks.end());
+    EXPECT_GT(predicted, 0.1) << run.output;
+#if !defined(__SANITIZE_ADDRESS__)
+    // (Under ASan the measured RSS holds its shadow memory and the allocator's quarantine of
+    // freed blocks, which a release build does not have: the model predicts release builds.)
     EXPECT_NEAR(predicted / measured, 1.0, 0.15)
         << np << " rank(s): predicted " << predicted << " GiB, measured " << measured << " GiB";
+#endif
   }
 }
 
