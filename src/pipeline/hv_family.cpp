@@ -54,8 +54,8 @@ class HvT2vJob final : public T2vJob {
     // the weights' index: a truncated file fails now
     dit_params_ = count_parameters(*hv::open_hv_source(dit));
     check_hv_t2v_files(files_, dit_config_);
-    count_stage_parameters();
     startup_lines_ = apply_hv_reference(request_, load_, files_.layout);
+    count_stage_parameters();
   }
 
   std::vector<std::string> startup_lines() const override { return startup_lines_; }
@@ -168,7 +168,8 @@ class HvT2vJob final : public T2vJob {
     } catch (const UsageError&) {
       source = io::open_checkpoint(vae, "state_dict");
     }
-    vae_ = vae_decoder_shape(*source, planner::VaeDecode::tiles, 65);
+    // The release tiles 64 + 1 frames (16 latents); diffusers' decode is framewise, 16 frames.
+    vae_ = vae_decoder_shape(*source, planner::VaeDecode::tiles, diffusers() ? 16 : 65);
   }
 
   hv::HvConfig dit_config_;
