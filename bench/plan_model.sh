@@ -6,8 +6,9 @@
 # the minimum is kept: other processes on a shared machine only ever add time.
 #   WAN_BIG  a tools/make_random_wan_checkpoint.py --size 1.3b --layers 2 --pipeline --t5-layers 2 dir
 #   HV_BIG   a tools/make_random_hv_checkpoint.py dir (2 double + 2 single blocks, 4 Llama layers)
-# Prints one line per run: label ranks mesh peak_rss_bytes(rank 0..) median_step_s; and writes
-# $OUT/measured.json for tools/plot_plan_model.py.
+# Prints one line per run: label ranks mesh peak_rss_bytes(rank 0..) median_step_s (appended to
+# $OUT/runs.jsonl), or the preflight's refusal. The predictions: the same generate lines with
+# --max-memory-gib 0.001 (refused before loading, with the predicted peaks); bench/plan_model.md.
 # env: USPDIT_BIN (build/uspdit), OUT (out/plan_model), REPEATS, SKIP_BIG=1, RANKS ("1 2 4")
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,12 @@ run() {  # label, ranks, args...
   for rep in $(seq "${REPEATS:-2}"); do
     rm -rf "$tmp/r"
     timeout 900 "${mpi[@]}" -np "$np" -x OMP_NUM_THREADS=1 "$bin" generate --no-progress --threads 1 \
-      --bench_output "$tmp/r" --save_file "$tmp/v.mp4" "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+      --bench_output "$tmp/r" --save_file "$tmp/v.mp4" "$@" >"$tmp/log" 2>&1 || {
+      # the memory preflight refusing a run this machine cannot hold is a result, not a failure
+      if grep -q "not enough memory" "$tmp/log"; then
+        echo "$label $np refused: $(grep -m1 -o 'predicted peak [^;]*' "$tmp/log")"; return 0
+      fi
+      cat "$tmp/log"; exit 1; }
     python3 - "$label" "$np" "$tmp/r" "$out/runs.jsonl" <<'PY'
 import json, pathlib, statistics, sys
 label, np, res, sink = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
