@@ -53,7 +53,7 @@ void print_help() {
       "denoising step and for the whole run (text encoder + steps + VAE decode; loading not counted), on\n"
       "--gpu; configurations that do not fit are marked, and the fastest that fits is recommended.\n"
       "  --height H --width W --num_frames F --num_inference_steps S   the run, with generate's names\n"
-      "                     (default: the model's 1280x720 and 81 (Wan) / 129 (HunyuanVideo) frames, 50 "
+      "                     (default: Wan 1.3B 832x480, 14B and HunyuanVideo 1280x720; 81 / 129 frames; 50 "
       "steps)\n"
       "  --use_cfg_parallel same as --cfg\n"
       "  --gpu NAME         %s (default h100); cpu measures this machine's GEMM and\n"
