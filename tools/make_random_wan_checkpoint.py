@@ -7,7 +7,7 @@ measurements of `uspdit forward` when the real weights are not at hand.
 
 --pipeline also writes the other parts of the release directory, so that `uspdit generate` runs
 on it (bench/wan_t2v.sh): models_t5_umt5-xxl-enc-bf16.pth (umt5-xxl encoder shapes, bf16, 11.4
-GB), Wan2.1_VAE.pth (Wan 2.1 VAE shapes, fp32) and google/umt5-xxl/ (the tiny fixture's
+GB; --t5-layers N keeps N of its 24 blocks), Wan2.1_VAE.pth (Wan 2.1 VAE shapes, fp32) and google/umt5-xxl/ (the tiny fixture's
 sentencepiece model: ids stay below its 1000 pieces, which every embedding row covers).
 """
 import shutil
@@ -59,11 +59,11 @@ def umt5_xxl_tensors(vocab=256384, dim=4096, ffn=10240, heads=64, head_dim=64, l
     return t
 
 
-def write_pipeline_parts(out: str) -> None:
+def write_pipeline_parts(out: str, t5_layers: int = 24) -> None:
     here = Path(__file__).resolve().parent
     gen = torch.Generator().manual_seed(1)
     sd = {}
-    for k, shape in umt5_xxl_tensors().items():
+    for k, shape in umt5_xxl_tensors(layers=t5_layers).items():
         if len(shape) == 1:
             sd[k] = torch.ones(shape, dtype=torch.bfloat16)
         elif k.endswith("pos_embedding.embedding.weight") or k == "token_embedding.weight":
@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--pipeline", action="store_true", help="also the text encoder, VAE and tokenizer")
+    ap.add_argument("--t5-layers", type=int, default=24,
+                    help="umt5-xxl encoder blocks with --pipeline (the release: 24; fewer for quick memory runs)")
     args = ap.parse_args()
     cfg = dict(SIZES[args.size])
     if args.layers is not None:
@@ -109,7 +111,7 @@ def main():
     print(f"wrote {args.out}: {cfg['num_layers']} layers, {total / 2**30:.2f} GiB fp32")
     if args.pipeline:
         del sd
-        write_pipeline_parts(args.out)
+        write_pipeline_parts(args.out, args.t5_layers)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/generate_preflight.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -92,6 +93,7 @@ int run_generate(Args& args) {
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
+  const auto memory_check = read_memory_check_flags(args);
   require(location.has_value(),
           "--ckpt_dir DIR (HunyuanVideo: --model-base DIR) is required: the model folder; `uspdit generate "
           "--help` lists the flags");
@@ -137,6 +139,7 @@ int run_generate(Args& args) {
     require_writable_dir(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
   }
   for (const auto& note : job->notes()) log::info("note: " + note);
+  memory_preflight(*rt, *job, settings, degrees, memory_check);
   auto plugin = job->make_family(settings);
   require(plugin != nullptr, family->display_name +
                                  " text-to-video is not available yet (its text encoders and VAE "

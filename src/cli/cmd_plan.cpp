@@ -9,6 +9,10 @@
 #include "core/error.h"
 #include "parallel/plan.h"
 #include "pipeline/family_registry.h"
+#include "planner/cpu_calibration.h"
+#include "planner/hardware_profiles.h"
+#include "planner/link_measurements.h"
+#include "planner/plan_predictions.h"
 
 namespace uspdit::cli {
 namespace {
@@ -66,7 +70,7 @@ std::string recommended_flags(const parallel::ParallelDegrees& d) {
          (d.cfg == 2 ? " --use_cfg_parallel" : "");
 }
 
-void print_json(const parallel::Plan& plan, const std::string& dtype) {
+void print_json(const parallel::Plan& plan, const std::string& dtype, const planner::Predictions* predicted) {
   const auto& q = plan.request;
   std::printf("{\n  \"model\": %s,\n  \"heads\": %d,\n  \"head_dim\": %d,\n  \"layers\": %d,\n",
               json_string(q.model).c_str(), q.heads, q.head_dim, q.layers);
@@ -74,24 +78,71 @@ void print_json(const parallel::Plan& plan, const std::string& dtype) {
               static_cast<long long>(q.seq_len), json_string(dtype).c_str(), q.dtype_bytes);
   std::printf("  \"gpus_per_node\": %d,\n  \"nodes\": %d,\n  \"world_size\": %d,\n  \"cfg\": %s,\n",
               q.gpus_per_node, q.nodes, q.world(), q.cfg ? "true" : "false");
+  if (predicted) {
+    const auto& r = predicted->run;
+    std::printf(
+        "  \"hardware\": {\"name\": %s, \"description\": %s, \"peak_flops\": %.4g, \"achieved_fraction\": "
+        "%.3g, "
+        "\"gemm_flops\": %.4g, \"attention_flops\": %.4g, \"memory_limit_bytes\": %lld},\n",
+        json_string(predicted->hardware.name).c_str(), json_string(predicted->hardware.description).c_str(),
+        predicted->hardware.peak_flops, predicted->hardware.achieved_fraction,
+        predicted->hardware.gemm_rate(), predicted->hardware.attention_rate(),
+        static_cast<long long>(predicted->limit_bytes));
+    std::printf(
+        "  \"run\": {\"height\": %lld, \"width\": %lld, \"num_frames\": %lld, \"num_inference_steps\": %d, "
+        "\"guided\": %s},\n",
+        static_cast<long long>(r.height), static_cast<long long>(r.width), static_cast<long long>(r.frames),
+        r.steps, r.guided ? "true" : "false");
+  }
   std::printf("  \"recommended\": {%s, \"flags\": %s, \"reason\": %s},\n",
               json_degrees(plan.best().degrees).c_str(),
               json_string(recommended_flags(plan.best().degrees)).c_str(), json_string(plan.reason).c_str());
   std::printf("  \"configurations\": [\n");
   for (size_t i = 0; i < plan.configurations.size(); ++i) {
     const auto& e = plan.configurations[i];
+    std::string prediction;
+    if (predicted) {
+      const auto& p = predicted->rows[i];
+      char text[320];
+      std::snprintf(
+          text, sizeof text,
+          ",\n     \"peak_memory_bytes\": %lld, \"peak_memory_rank0_bytes\": %lld, \"step_seconds\": %.6g, "
+          "\"total_seconds\": %.6g, \"fits\": %s",
+          static_cast<long long>(p.memory.peak()), static_cast<long long>(p.memory.peak_rank0),
+          p.time.step_seconds, p.time.total_seconds, p.fits ? "true" : "false");
+      prediction = text;
+    }
     std::printf(
         "    {%s, \"recommended\": %s,\n     \"ulysses_bytes_per_call\": %s, \"ring_bytes_per_call\": %s,\n"
-        "     \"bytes_per_call\": %s,\n     \"bytes_per_step\": %s}%s\n",
+        "     \"bytes_per_call\": %s,\n     \"bytes_per_step\": %s%s}%s\n",
         json_degrees(e.degrees).c_str(), i == plan.recommended ? "true" : "false",
         json_bytes(e.ulysses_bytes_per_call).c_str(), json_bytes(e.ring_bytes_per_call).c_str(),
-        json_traffic(e.per_call).c_str(), json_traffic(e.per_step).c_str(),
+        json_traffic(e.per_call).c_str(), json_traffic(e.per_step).c_str(), prediction.c_str(),
         i + 1 < plan.configurations.size() ? "," : "");
   }
   std::printf("  ]\n}\n");
 }
 
-void print_table(const parallel::Plan& plan, const std::string& dtype) {
+void print_predictions(const parallel::Plan& plan, const planner::Predictions& predicted) {
+  const auto& r = predicted.run;
+  std::printf("\npredicted on %s (%s), %lldx%lld, %lld frames, %d steps%s; a rank may use %s\n",
+              predicted.hardware.name.c_str(), predicted.hardware.description.c_str(),
+              static_cast<long long>(r.width), static_cast<long long>(r.height),
+              static_cast<long long>(r.frames), r.steps, r.guided ? ", CFG" : "",
+              planner::gib(predicted.limit_bytes).c_str());
+  std::printf("   ulysses  ring  cfg |  peak/rank  (stage)        | step s    total s   | fits\n");
+  for (size_t i = 0; i < plan.configurations.size(); ++i) {
+    const auto& e = plan.configurations[i];
+    const auto& p = predicted.rows[i];
+    std::printf("%s %7d %5d %4d | %10s  (%-12s) | %9.3f %9.1f | %s\n", i == plan.recommended ? "=>" : "  ",
+                e.degrees.ulysses, e.degrees.ring, e.degrees.cfg, planner::gib(p.memory.peak()).c_str(),
+                p.memory.peak_stage.c_str(), p.time.step_seconds, p.time.total_seconds,
+                p.fits ? "yes" : "NO");
+  }
+}
+
+void print_table(const parallel::Plan& plan, const std::string& dtype,
+                 const planner::Predictions* predicted) {
   const auto& q = plan.request;
   std::printf(
       "plan: %s, %d heads x %d, %d attention layers/step, %lld video tokens, %s; %d node%s x %d GPUs = %d "
@@ -119,6 +170,7 @@ void print_table(const parallel::Plan& plan, const std::string& dtype) {
         "1,\n"
         "where cfg 1 rows run both branches through every rank as batch 2.\n");
   }
+  if (predicted) print_predictions(plan, *predicted);
   std::printf("\nrecommended: %s  # %s\n", recommended_flags(plan.best().degrees).c_str(),
               plan.reason.c_str());
 }
@@ -141,7 +193,20 @@ int run_plan(Args& args) {
   const int64_t layers = args.get_int("layers", 1);
   const int64_t gpus_per_node = args.get_int("gpus-per-node", 8);
   const int64_t nodes = args.get_int("nodes", 1);
-  const bool cfg = args.flag("cfg");
+  const bool cfg_flag = args.flag("cfg");
+  const bool cfg = args.flag("use-cfg-parallel") || cfg_flag;
+  planner::RunFlags run_flags;
+  run_flags.height = args.get("height");
+  run_flags.width = args.get("width");
+  run_flags.frames = args.get_any({"num-frames", "frame-num", "video-length"});
+  run_flags.steps = args.get_any({"num-inference-steps", "sample-steps", "infer-steps"});
+  run_flags.text_encoder_on_every_rank = args.flag("text-encoder-on-every-rank");
+  run_flags.offload = args.flag("offload-model");
+  run_flags.tiling = args.flag("enable-tiling");
+  const std::string gpu = args.get_string("gpu", "h100");
+  const bool calibrate = args.flag("calibrate");
+  const auto links_file = args.get("links");
+  const auto max_memory = args.get("max-memory-gib");
   const std::string dtype = args.get_string("dtype", "bf16");
   const bool json = args.flag("json");
   args.finish();
@@ -177,11 +242,43 @@ int run_plan(Args& args) {
   q.cfg = cfg;
   q.dtype_bytes = parallel::dtype_bytes(dtype);
 
-  const parallel::Plan plan = parallel::make_plan(q);
-  if (json) {
-    print_json(plan, dtype);
+  std::optional<planner::Predictions> predicted;
+  const planner::ModelProfile* profile = model_name ? planner::published_profile(q.model) : nullptr;
+  std::optional<planner::RunShape> run;
+  std::optional<planner::ModelProfile> fewer_layers;
+  if (profile && has_layers) {
+    // --layers on a published model: the same widths with fewer blocks (what the random-weight
+    // checkpoints of tools/make_random_*_checkpoint.py hold); HunyuanVideo splits them evenly
+    // between double- and single-stream blocks.
+    fewer_layers = planner::with_layers(*profile, q.layers);
+    profile = &*fewer_layers;
+  }
+  if (profile) {
+    run = planner::run_from_flags(*profile, run_flags, cfg, q.dtype_bytes);
+    if (!has_seq_len) q.seq_len = run->video_tokens(profile->dit);
   } else {
-    print_table(plan, dtype);
+    require(!run_flags.any(),
+            "--height/--width/--num_frames/--num_inference_steps need --model (a published "
+            "model); with --heads give --seq-len");
+  }
+  parallel::Plan plan = parallel::make_plan(q);
+  if (profile) {
+    planner::HardwareProfile hw;
+    if (gpu == "cpu") {
+      hw = planner::cpu_profile(planner::calibrate_cpu(q.dtype_bytes, calibrate));
+    } else {
+      const planner::HardwareProfile* found = planner::find_gpu_profile(gpu);
+      require(found != nullptr, "unknown --gpu '" + gpu + "': use one of " + planner::known_gpu_names());
+      hw = *found;
+    }
+    if (links_file) planner::apply_link_measurements(hw, *links_file);
+    predicted = planner::predict(plan, *profile, *run, hw, max_memory);
+    planner::recommend_fastest_that_fits(plan, *predicted);
+  }
+  if (json) {
+    print_json(plan, dtype, predicted ? &*predicted : nullptr);
+  } else {
+    print_table(plan, dtype, predicted ? &*predicted : nullptr);
   }
   return 0;
 }

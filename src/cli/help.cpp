@@ -3,6 +3,7 @@
 #include <map>
 
 #include "pipeline/family_registry.h"
+#include "planner/hardware_profiles.h"
 
 namespace uspdit::cli {
 namespace {
@@ -65,6 +66,11 @@ CommandHelp generate_help() {
         {{"serial-vae"}, "", "decode the video on one rank instead of spreading the VAE over all", "off"},
         {{"text-encoder-on-every-rank"}, "", "every rank encodes the prompt (no broadcast)", "off"},
         {{"no-progress"}, "", "no per-step progress line", "off"},
+        {{"max-memory-gib"},
+         "X",
+         "what one rank may use; the memory preflight refuses a run predicted above it",
+         "the device's (CPU: this machine's RAM)"},
+        {{"skip-memory-check"}, "", "run even when the memory preflight predicts it does not fit", "off"},
         {{"fps"}, "N", "frames per second of the mp4 (1..240)", "the model's (Wan 16, HunyuanVideo 24)"},
         {{"crf"}, "N", "H.264 quality, lower is better", "the model's (Wan 10, HunyuanVideo 25)"},
         kThreads,
@@ -167,7 +173,7 @@ CommandHelp plan_help() {
   for (const auto& m : pipeline::plan_models()) {
     std::string aliases;
     for (const auto& a : m.aliases) aliases += (aliases.empty() ? "" : ", ") + a;
-    h.about += "\n  " + m.name + " [" + aliases + "]: " + std::to_string(m.heads) + " heads x " +
+    h.about += "\n  " + m.name + " [" + aliases + "]:\n    " + std::to_string(m.heads) + " heads x " +
                std::to_string(m.head_dim) + ", " + std::to_string(m.layers) +
                " attention layers, --seq-len " + std::to_string(m.default_seq_len) + " (" + m.default_shape +
                ")";
@@ -178,12 +184,40 @@ CommandHelp plan_help() {
         {{"heads"}, "N", "attention heads of a model not in the list", "none"},
         {{"head-dim"}, "D", "with --heads", "128"},
         {{"seq-len"}, "L", "video tokens per sample; required with --heads", "the model's"},
-        {{"layers"}, "K", "attention layers per DiT step", "the model's; 1 with --heads"},
+        {{"layers"},
+         "K",
+         "attention layers per DiT step; with --model also the blocks the predictions count (random-weight "
+         "checkpoints with fewer layers)",
+         "the model's; 1 with --heads"},
         {{"gpus-per-node"}, "G", "GPUs (ranks) per node", "8"},
         {{"nodes"}, "N", "nodes", "1"},
         {{"cfg"}, "", "the pipeline uses classifier-free guidance: also consider cfg degree 2", "off"},
         {{"dtype"}, "bf16|fp16|fp32|fp8", "activation dtype", "bf16"},
         {{"json"}, "", "print one JSON object instead of the table", "off"}}});
+  h.sections.push_back(
+      {"predictions (published models, --model): each rank's peak memory and the time per step and run",
+       {{{"height"},
+         "H",
+         "the run's frame height, generate's name",
+         "Wan 1.3B 480, 14B and HunyuanVideo 720"},
+        {{"width"}, "W", "the run's frame width", "Wan 1.3B 832, 14B and HunyuanVideo 1280"},
+        {{"num-frames", "frame-num", "video-length"}, "F", "the run's frames", "81 (HunyuanVideo 129)"},
+        {{"num-inference-steps", "sample-steps", "infer-steps"}, "S", "the run's denoising steps", "50"},
+        {{"use-cfg-parallel"}, "", "same as --cfg", "off"},
+        {{"gpu"},
+         "NAME",
+         planner::known_gpu_names() +
+             "; cpu measures this machine's GEMM and attention rates once (a few seconds, cached)",
+         "h100"},
+        {{"calibrate"}, "", "with --gpu cpu: measure the rates again", "off"},
+        {{"links"},
+         "FILE",
+         "link bandwidths measured by `uspdit check --json > FILE` instead of the profile's",
+         "the profile's"},
+        {{"max-memory-gib"}, "X", "what a rank may use", "the profile's memory; cpu: this machine's RAM"},
+        {{"text-encoder-on-every-rank"}, "", "as generate's flag", "off"},
+        {{"offload-model"}, "", "as generate's flag", "off"},
+        {{"enable-tiling"}, "", "as generate's flag", "off"}}});
   return h;
 }
 

@@ -12,8 +12,8 @@ namespace uspdit {
 namespace {
 
 // A "Name:   1234 kB" line of /proc/self/status, in bytes; -1 when absent.
-int64_t status_kib_field(const char* name) {
-  std::ifstream status("/proc/self/status");
+int64_t status_kib_field(const char* name, const char* file = "/proc/self/status") {
+  std::ifstream status(file);
   std::string line;
   const size_t len = std::strlen(name);
   while (std::getline(status, line)) {
@@ -38,6 +38,11 @@ int64_t peak_rss_bytes() {
 int64_t current_rss_bytes() {
   const int64_t rss = status_kib_field("VmRSS");
   return rss >= 0 ? rss : peak_rss_bytes();
+}
+
+int64_t available_memory_bytes() {
+  const int64_t available = status_kib_field("MemAvailable", "/proc/meminfo");
+  return available >= 0 ? available : status_kib_field("MemTotal", "/proc/meminfo");
 }
 
 bool reset_peak_rss() {

@@ -11,6 +11,10 @@ int64_t peak_rss_bytes();
 // Resident set size now, in bytes.
 int64_t current_rss_bytes();
 
+// Memory the kernel could give this machine's processes now without swapping (MemAvailable of
+// /proc/meminfo), in bytes; -1 where unknown.
+int64_t available_memory_bytes();
+
 // Starts a new peak window, so a pipeline stage can report its own peak rather than the peak of
 // everything before it (Linux: writing 5 to /proc/self/clear_refs resets VmHWM). Returns false
 // where the kernel does not allow it; peak_rss_bytes() then keeps reporting the process peak.

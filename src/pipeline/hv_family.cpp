@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "models/common/hf_model_dir.h"
 #include "models/hunyuan_video/hv_loader.h"
 #include "models/hunyuan_video/hv_model.h"
 #include "models/hunyuan_video/hv_tensors.h"
@@ -50,9 +51,11 @@ class HvT2vJob final : public T2vJob {
     files_ = locate_hv_t2v_files(load_);
     const auto dit = hv::locate_hv_checkpoint(files_.dit);
     dit_config_ = dit.config;
-    hv::open_hv_source(dit);  // the weights' index: a truncated file fails now
+    // the weights' index: a truncated file fails now
+    dit_params_ = count_parameters(*hv::open_hv_source(dit));
     check_hv_t2v_files(files_, dit_config_);
     startup_lines_ = apply_hv_reference(request_, load_, files_.layout);
+    count_stage_parameters();
   }
 
   std::vector<std::string> startup_lines() const override { return startup_lines_; }
@@ -105,6 +108,38 @@ class HvT2vJob final : public T2vJob {
   std::unique_ptr<T2vFamily> make_family(const T2vSettings& settings) const override {
     return std::make_unique<HvFamily>(files_, settings, hv_t2v_options(request_, load_, joint_strategy_));
   }
+  std::optional<PlannedRun> planned_run(const T2vSettings& settings) const override {
+    PlannedRun p;
+    p.model.name = "hunyuanvideo";
+    const auto& c = dit_config_;
+    p.model.dit = {planner::TextAttention::joint,
+                   c.hidden,
+                   c.heads,
+                   c.mlp_hidden(),
+                   c.double_blocks,
+                   c.single_blocks,
+                   c.text_dim,
+                   kTextTokens,
+                   dit_params_};
+    p.model.dit.patch_t = c.patch[0], p.model.dit.patch_s = c.patch[1];
+    // The Llama reads the prompt in the release's template (95 more tokens), CLIP 77.
+    p.model.text_encoders = {
+        {"llama", llama_params_, c.text_dim, 3 * c.text_dim, 0, kTextTokens + 95, llama_largest_},
+        {"clip", clip_params_, c.pooled_dim, 4 * c.pooled_dim, 0, 77}};
+    p.model.vae = vae_;
+    auto& r = p.run;
+    r.height = request_.height, r.width = request_.width, r.frames = request_.frames,
+    r.steps = request_.steps;
+    r.guided = request_.uses_cfg();
+    r.dit_bytes = static_cast<int>(c10::elementSize(settings.dit_dtype));
+    r.text_bytes = static_cast<int>(c10::elementSize(settings.text_dtype));
+    r.vae_bytes = static_cast<int>(c10::elementSize(parse_dtype(load_.vae_precision)));
+    if (settings.vae_tiling) r.vae_tiled = true, r.vae_tile = settings.vae_tiling->tile;
+    if (settings.vae_tiling) r.vae_tile_stride = settings.vae_tiling->stride;
+    r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
+    r.offload_dit_for_decode = settings.offload_model;
+    return p;
+  }
 
  private:
   bool diffusers() const { return request_.schedule.kind == sampling::HvScheduleKind::diffusers; }
@@ -114,8 +149,33 @@ class HvT2vJob final : public T2vJob {
   HvT2vLoadSettings load_;
   std::vector<std::string> notes_;
   HvT2vFiles files_;
+  // Text tokens the DiT sees per prompt (the release's text_len).
+  static constexpr int64_t kTextTokens = 256;
+
+  // What the memory preflight needs from the text encoders' and the VAE's indexes.
+  void count_stage_parameters() {
+    const auto llama = models::locate_hf_model_dir(files_.text_encoder, "text_encoder", "llama text encoder");
+    const auto llama_source = io::open_checkpoint(llama.weights);
+    llama_params_ = llama_parameters_used(*llama_source, 2);  // hidden_states[-3]
+    llama_largest_ = largest_tensor(*llama_source);
+    const auto clip =
+        models::locate_hf_model_dir(files_.text_encoder_2, "text_encoder_2", "clip text encoder");
+    clip_params_ = count_parameters(*io::open_checkpoint(clip.weights));
+    const std::string vae = hv_vae_weights_file(files_.vae);
+    std::shared_ptr<const io::TensorSource> source;
+    try {
+      source = io::open_checkpoint(vae);
+    } catch (const UsageError&) {
+      source = io::open_checkpoint(vae, "state_dict");
+    }
+    // The release tiles 64 + 1 frames (16 latents); diffusers' decode is framewise, 16 frames.
+    vae_ = vae_decoder_shape(*source, planner::VaeDecode::tiles, diffusers() ? 16 : 65);
+  }
+
   hv::HvConfig dit_config_;
   std::string joint_strategy_;
+  int64_t dit_params_ = 0, llama_params_ = 0, llama_largest_ = 0, clip_params_ = 0;
+  planner::VaeShape vae_;
 };
 
 LoadedDit load_hv_dit(const std::string& path, const DitLoadOptions& o) {

@@ -79,10 +79,7 @@ HvT2vFiles locate_hv_t2v_files(const HvT2vLoadSettings& load) {
   return f;
 }
 
-namespace {
-
-// The VAE's weight file (the release's pytorch_model.pt, else diffusers' safetensors).
-std::string vae_weights(const std::string& vae_dir) {
+std::string hv_vae_weights_file(const std::string& vae_dir) {
   const fs::path dir(vae_dir);
   for (const char* name : {"pytorch_model.pt", "diffusion_pytorch_model.safetensors"}) {
     if (fs::exists(dir / name)) return (dir / name).string();
@@ -91,8 +88,6 @@ std::string vae_weights(const std::string& vae_dir) {
                    " holds neither pytorch_model.pt (the release) nor diffusion_pytorch_model.safetensors "
                    "(diffusers): download hunyuan-video-t2v-720p/vae/ again");
 }
-
-}  // namespace
 
 void check_hv_t2v_files(const HvT2vFiles& files, const models::hunyuan_video::HvConfig& dit) {
   const auto llama_dir =
@@ -116,7 +111,7 @@ void check_hv_t2v_files(const HvT2vFiles& files, const models::hunyuan_video::Hv
   // The indexes only: a truncated download fails now, not after the text encoders ran.
   io::open_checkpoint(llama_dir.weights);
   io::open_checkpoint(clip_dir.weights);
-  const std::string vae = vae_weights(files.vae);
+  const std::string vae = hv_vae_weights_file(files.vae);
   try {
     io::open_checkpoint(vae);
   } catch (const UsageError&) {

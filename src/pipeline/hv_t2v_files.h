@@ -34,6 +34,10 @@ HvT2vFiles locate_hv_t2v_files(const HvT2vLoadSettings& load);
 // transformers/), or "".
 std::string release_dit_under(const std::string& dir, bool fp8);
 
+// The VAE folder's weight file (the release's pytorch_model.pt, else diffusers' safetensors);
+// UsageError when it holds neither.
+std::string hv_vae_weights_file(const std::string& vae_dir);
+
 // Reads the text encoders' and the VAE's config.json and opens every weight file's index (zip
 // directory, safetensors header): a text encoder whose width is not the DiT's text_dim /
 // pooled_dim, a tokenizer that does not parse or a truncated weight file is a UsageError naming

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "pipeline/bench_report.h"
+#include "pipeline/planned_run.h"
 #include "pipeline/t2v_family.h"
 #include "video/video_writer.h"
 
@@ -45,6 +47,13 @@ class T2vJob {
   virtual BenchConfig bench_config() const = 0;
   virtual std::string bench_stem() const = 0;  // "wan_t2v-1.3B": the report's file name starts so
 
+  // After check_files and validate: the model and run as the memory preflight sees them (parameters
+  // counted in the files' indexes), for `settings` as apply_settings left them; nullopt: the
+  // family has no estimate and the preflight is skipped.
+  virtual std::optional<PlannedRun> planned_run(const T2vSettings& settings) const {
+    (void)settings;
+    return std::nullopt;
+  }
   // The family's pipeline plug-in; nullptr while the family has no text-to-video pipeline (the
   // command then says so, after every check passed).
   virtual std::unique_ptr<T2vFamily> make_family(const T2vSettings& settings) const = 0;

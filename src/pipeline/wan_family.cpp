@@ -222,8 +222,11 @@ class WanT2vJob final : public T2vJob {
     sampling_.apply(request_);
     // Opening a checkpoint reads only its index (safetensors header, zip directory): cheap, and
     // it catches truncated or corrupt weight files now rather than after the text encoder ran.
-    io::open_checkpoint(dit.weights_dir);
-    io::open_checkpoint(files_.text_encoder);
+    dit_params_ = count_parameters(*io::open_checkpoint(dit.weights_dir));
+    const auto text = io::open_checkpoint(files_.text_encoder);
+    text_params_ = count_parameters(*text);
+    text_largest_ = largest_tensor(*text);
+    vae_ = vae_decoder_shape(*io::open_checkpoint(files_.vae), planner::VaeDecode::causal_frames, 0);
   }
 
   void validate() override {
@@ -279,6 +282,37 @@ class WanT2vJob final : public T2vJob {
   std::unique_ptr<T2vFamily> make_family(const T2vSettings& settings) const override {
     return std::make_unique<WanFamily>(files_, settings);
   }
+  std::optional<PlannedRun> planned_run(const T2vSettings& settings) const override {
+    PlannedRun p;
+    p.model.name = "wan2.1-" + request_.task;
+    const auto& c = dit_config_;
+    p.model.dit = {planner::TextAttention::cross,
+                   c.dim,
+                   c.num_heads,
+                   c.ffn_dim,
+                   c.num_layers,
+                   0,
+                   c.text_dim,
+                   request_.text_len > 0 ? request_.text_len : c.text_len,
+                   dit_params_};
+    p.model.dit.patch_t = c.patch[0], p.model.dit.patch_s = c.patch[1];
+    p.model.text_encoders = {
+        {"umt5", text_params_, c.text_dim, 3 * c.text_dim, 0, p.model.dit.text_len, text_largest_}};
+    p.model.vae = vae_;
+    auto& r = p.run;
+    r.height = request_.height, r.width = request_.width, r.frames = request_.frames,
+    r.steps = request_.steps;
+    r.guided = request_.uses_cfg();
+    r.dit_bytes = static_cast<int>(c10::elementSize(settings.dit_dtype));
+    r.text_bytes = static_cast<int>(c10::elementSize(settings.text_dtype));
+    r.vae_bytes = 4;  // Wan's VAE always runs in fp32
+    if (settings.vae_tiling) r.vae_tiled = true, r.vae_tile = settings.vae_tiling->tile;
+    if (settings.vae_tiling) r.vae_tile_stride = settings.vae_tiling->stride;
+    r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
+    r.text_encoder_on_host = t5_cpu_;
+    r.offload_dit_for_decode = settings.offload_model;
+    return p;
+  }
 
  private:
   std::string ckpt_dir_;
@@ -294,6 +328,8 @@ class WanT2vJob final : public T2vJob {
   WanT2vFileOverrides overrides_;
   WanT2vFiles files_;
   models::wan::WanConfig dit_config_;
+  int64_t dit_params_ = 0, text_params_ = 0, text_largest_ = 0;
+  planner::VaeShape vae_;
 };
 
 LoadedDit load_wan_dit(const std::string& path, const DitLoadOptions& o) {

@@ -1,0 +1,61 @@
+#include "pipeline/planned_run.h"
+
+#include <algorithm>
+#include <regex>
+
+namespace uspdit::pipeline {
+
+int64_t count_parameters(const io::TensorSource& source,
+                         const std::function<bool(const std::string&)>& keep) {
+  int64_t total = 0;
+  for (const auto& name : source.names()) {
+    if (!keep || keep(name)) total += source.info(name).numel();
+  }
+  return total;
+}
+
+int64_t largest_tensor(const io::TensorSource& source, const std::function<bool(const std::string&)>& keep) {
+  int64_t largest = 0;
+  for (const auto& name : source.names()) {
+    if (!keep || keep(name)) largest = std::max(largest, source.info(name).numel());
+  }
+  return largest;
+}
+
+planner::VaeShape vae_decoder_shape(const io::TensorSource& source, planner::VaeDecode decode,
+                                    int64_t tile_frames) {
+  planner::VaeShape vae;
+  vae.decode = decode;
+  vae.tile_frames = tile_frames;
+  vae.live_tensors = decode == planner::VaeDecode::causal_frames ? planner::kWanVaeLiveTensors
+                                                                 : planner::kHunyuanVaeLiveTensors;
+  for (const auto& name : source.names()) {
+    const bool decoder = name.find("decoder.") != std::string::npos;
+    // Wan's post-quant conv is conv2, HunyuanVideo's post_quant_conv.
+    const bool post_quant =
+        name.rfind("conv2.", 0) == 0 || name.find("post_quant_conv.") != std::string::npos;
+    if (!decoder && !post_quant) continue;
+    const auto info = source.info(name);
+    vae.params += info.numel();
+    // The output convolution: 3 (RGB) output channels from the full-resolution features.
+    if (decoder && info.shape.size() == 5 && info.shape[0] == 3) vae.full_res_channels = info.shape[1];
+  }
+  return vae;
+}
+
+int64_t llama_parameters_used(const io::TensorSource& source, int64_t skipped_last_layers) {
+  static const std::regex layer_of(R"(layers\.(\d+)\.)");
+  int64_t layers = 0;
+  std::smatch m;
+  for (const auto& name : source.names()) {
+    if (std::regex_search(name, m, layer_of)) layers = std::max<int64_t>(layers, std::stoll(m[1].str()) + 1);
+  }
+  const int64_t used = std::max<int64_t>(0, layers - skipped_last_layers);
+  return count_parameters(source, [&](const std::string& name) {
+    if (name.find("lm_head") != std::string::npos) return false;
+    std::smatch match;
+    return !std::regex_search(name, match, layer_of) || std::stoll(match[1].str()) < used;
+  });
+}
+
+}  // namespace uspdit::pipeline
