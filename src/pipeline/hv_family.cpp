@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "cache/cache_flags.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -33,6 +34,7 @@ class HvT2vJob final : public T2vJob {
     load_.model_base = location;
     read_hv_t2v_flags(args, request_, load_, notes_);
     joint_strategy_ = args.get_string("joint-strategy", "auto");
+    cache_flags_ = cache::read_cache_flags(args);
     pipeline::validate(load_);  // the precisions, before apply_settings parses them
   }
 
@@ -52,7 +54,14 @@ class HvT2vJob final : public T2vJob {
     check_hv_t2v_files(files_, dit_config_);
   }
 
-  void validate() override { pipeline::validate(request_); }
+  void validate() override {
+    pipeline::validate(request_);
+    request_.cache = cache::hunyuan_cache_config(cache_flags_, request_.height, request_.steps);
+  }
+  std::vector<std::string> startup_lines() const override {
+    if (!request_.cache.enabled()) return {};
+    return {request_.cache.describe()};
+  }
 
   int heads() const override { return static_cast<int>(dit_config_.heads); }
   std::string model_label() const override { return "HunyuanVideo"; }
@@ -82,6 +91,7 @@ class HvT2vJob final : public T2vJob {
                    {"layout", files_.layout},
                    {"prompt", request_.prompt},
                    {"schedule", sampling::hv_schedule_name(request_.schedule.kind)},
+                   {"cache", std::string(cache::cache_method_name(request_.cache.method))},
                    {"dtype", load_.precision}};
     config.numbers = {{"width", static_cast<double>(request_.width)},
                       {"height", static_cast<double>(request_.height)},
@@ -99,6 +109,7 @@ class HvT2vJob final : public T2vJob {
   }
 
  private:
+  cache::CacheFlags cache_flags_;
   HvT2vRequest request_;
   HvT2vLoadSettings load_;
   std::vector<std::string> notes_;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_config.h"
 #include "core/args.h"
 #include "sampling/hv_flow_schedule.h"
 
@@ -26,6 +27,8 @@ struct HvT2vRequest {
   double cfg_scale = 1.0;           // --cfg-scale: true CFG when > 1 (a second, negative branch)
   // --flow-shift, --flow-reverse (on by default: see read_hv_t2v_flags), --schedule
   sampling::HvScheduleOptions schedule{sampling::HvScheduleKind::original, 7.0, true, 1000};
+  // Step caching, resolved with cache::hunyuan_cache_config (the reference's numbers).
+  cache::CacheConfig cache;
 
   bool uses_cfg() const { return cfg_scale > 1.0; }
   // Latent grid [16, (F-1)/4+1, H/8, W/8] without the channel: {T, h, w}.
