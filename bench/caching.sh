@@ -5,7 +5,7 @@
 # VAE, so the run is the DiT's), on the CPU, 50 steps, CFG, fp32; also the same at thresholds
 # that make the random model skip. Each run's bench JSON gives the denoise time, the forwards
 # reused and the block passes saved; the log line of each run shows its pattern.
-# env: SKIP_BUILD=1, USPDIT_BIN, PYTHON (.venv-tools/bin/python), LAYERS (4), SIZE (256*256),
+# env: SKIP_BUILD=1, USPDIT_BIN, PYTHON (.venv-tools/bin/python), LAYERS (2), SIZE (128*128),
 #      FRAMES (9), STEPS (50), RANKS (1), THREADS (2)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,15 +15,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 py=${PYTHON:-$root/.venv-tools/bin/python}
 bin=${USPDIT_BIN:-$root/build/uspdit}
-"$py" "$root/tools/make_random_wan_checkpoint.py" --size 1.3b --layers "${LAYERS:-4}" --tiny-parts --out "$tmp/dit" >/dev/null
+"$py" "$root/tools/make_random_wan_checkpoint.py" --size 1.3b --layers "${LAYERS:-2}" --tiny-parts --out "$tmp/dit" >/dev/null
 echo "uspdit git $(git -C "$root" describe --always --dirty), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-echo "Wan 1.3B-shaped DiT, ${LAYERS:-4} layers, random weights; ${SIZE:-256*256}, ${FRAMES:-9} frames, ${STEPS:-50} steps, CFG 5, fp32"
+echo "Wan 1.3B-shaped DiT, ${LAYERS:-2} layers, random weights; ${SIZE:-128*128}, ${FRAMES:-9} frames, ${STEPS:-50} steps, CFG 5, fp32"
 printf "%-34s %9s %9s %15s %15s %10s\n" method denoise_s speedup forwards_reused passes_saved residual_MiB
 base=""
 run() {  # label, extra args...
   local label=$1; shift
   mpirun --oversubscribe --bind-to none -np "${RANKS:-1}" -x OMP_NUM_THREADS="${THREADS:-2}" "$bin" generate \
-    --no-progress --threads "${THREADS:-2}" --ckpt_dir "$tmp/dit" --task t2v-1.3B --size "${SIZE:-256*256}" \
+    --no-progress --threads "${THREADS:-2}" --ckpt_dir "$tmp/dit" --task t2v-1.3B --size "${SIZE:-128*128}" \
     --frame_num "${FRAMES:-9}" --sample_steps "${STEPS:-50}" --dtype fp32 --prompt "A cat walks on the grass." \
     --base_seed 42 --bench_output "$tmp/results/$label" --save_file "$tmp/$label.mp4" "$@" >"$tmp/$label.log" 2>&1
   "$py" - "$tmp/results/$label" "$label" "$base" <<'PY'
