@@ -9,6 +9,10 @@ measurements of `uspdit forward` when the real weights are not at hand.
 on it (bench/wan_t2v.sh): models_t5_umt5-xxl-enc-bf16.pth (umt5-xxl encoder shapes, bf16, 11.4
 GB; --t5-layers N keeps N of its 24 blocks), Wan2.1_VAE.pth (Wan 2.1 VAE shapes, fp32) and google/umt5-xxl/ (the tiny fixture's
 sentencepiece model: ids stay below its 1000 pieces, which every embedding row covers).
+
+--tiny-parts instead links the tiny fixture's text encoder, VAE and tokenizer
+(tests/data/wan_t2v/original) and sizes the DiT's text input to them (text_dim 32, text_len 16):
+a real-width DiT that `uspdit generate` runs in seconds on the CPU (bench/caching.sh).
 """
 import shutil
 import sys
@@ -93,6 +97,8 @@ def main():
     ap.add_argument("--pipeline", action="store_true", help="also the text encoder, VAE and tokenizer")
     ap.add_argument("--t5-layers", type=int, default=24,
                     help="umt5-xxl encoder blocks with --pipeline (the release: 24; fewer for quick memory runs)")
+    ap.add_argument("--tiny-parts", action="store_true",
+                    help="link the tiny fixture's text encoder, VAE and tokenizer (text_dim 32, text_len 16)")
     args = ap.parse_args()
     cfg = dict(SIZES[args.size])
     if args.layers is not None:
@@ -100,18 +106,25 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     gen = torch.Generator().manual_seed(0)
     sd = {k: torch.randn(s, generator=gen) * 0.02 for k, s in
-          tensors(cfg["dim"], cfg["ffn_dim"], cfg["num_layers"]).items()}
+          tensors(cfg["dim"], cfg["ffn_dim"], cfg["num_layers"], text_dim=32 if args.tiny_parts else 4096).items()}
     save_file(sd, os.path.join(args.out, "diffusion_pytorch_model.safetensors"))
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump({"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": cfg["dim"], "eps": 1e-06,
                    "ffn_dim": cfg["ffn_dim"], "freq_dim": 256, "in_dim": 16, "model_type": "t2v",
                    "num_heads": cfg["num_heads"], "num_layers": cfg["num_layers"], "out_dim": 16,
-                   "text_len": 512}, f, indent=2)
+                   "text_dim": 32 if args.tiny_parts else 4096, "text_len": 16 if args.tiny_parts else 512}, f,
+                  indent=2)
     total = sum(v.numel() * 4 for v in sd.values())
     print(f"wrote {args.out}: {cfg['num_layers']} layers, {total / 2**30:.2f} GiB fp32")
     if args.pipeline:
         del sd
         write_pipeline_parts(args.out, args.t5_layers)
+    elif args.tiny_parts:
+        tiny = Path(__file__).resolve().parent.parent / "tests" / "data" / "wan_t2v" / "original"
+        for part in ("models_t5_umt5-xxl-enc-bf16.pth", "Wan2.1_VAE.pth", "google"):
+            link = Path(args.out) / part
+            if not link.exists():
+                link.symlink_to(tiny / part)
 
 
 if __name__ == "__main__":

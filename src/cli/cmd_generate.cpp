@@ -5,6 +5,8 @@
 //   --ulysses_degree/--ulysses_size U --ring_degree/--ring_size R --use_cfg_parallel   (mesh)
 //   --save_frames DIR --save_video_tensor FILE --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
 //   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm
+// and the step-cache flags (cache/cache_flags.h), which each family resolves to its reference's
+// numbers.
 // Every check that can fail runs before any weight is read.
 #include <ATen/Parallel.h>
 
@@ -13,6 +15,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "cache/cache_flags.h"
 #include "cli/commands.h"
 #include "cli/generate_preflight.h"
 #include "core/device.h"

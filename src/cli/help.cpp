@@ -77,6 +77,20 @@ CommandHelp generate_help() {
         kDevice,
         kComm}});
   h.sections.push_back(
+      {"step caching (every model; the same video on every mesh)",
+       {{{"cache"}, "none|teacache|magcache|fbcache", "skip DiT steps whose input barely changed", "none"},
+        {{"cache-threshold"},
+         "X",
+         "how much change is skipped",
+         "per model: TeaCache Wan 0.2, HunyuanVideo 0.15; MagCache Wan 1.3B 0.12, 14B and HunyuanVideo 0.24; "
+         "fbcache 0.05"},
+        {{"teacache_thresh"}, "X", "TeaCache's name: turns TeaCache on with this threshold", "off"},
+        {{"use_ret_steps"}, "", "TeaCache's retention steps", "off"},
+        {{"use_magcache"}, "", "MagCache's name for --cache magcache", "off"},
+        {{"magcache_thresh"}, "X", "MagCache's threshold", "as --cache-threshold"},
+        {{"magcache_K"}, "N", "MagCache's most consecutive skipped steps", "Wan 1.3B 4, else 6"},
+        {{"retention_ratio"}, "R", "MagCache's share of first steps never skipped", "0.2"}}});
+  h.sections.push_back(
       {"Wan 2.1 (generate.py and xDiT names)",
        {{{"prompt"}, "TEXT", "what the video shows", "required"},
         {{"negative-prompt"}, "TEXT", "what guidance steers away from", "the folder's reference (see above)"},

@@ -24,7 +24,8 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicator& world, const RunRecord& mine) {
+std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicator& world,
+                                                           const RunRecord& mine) {
   const auto n = static_cast<int64_t>(mine.stages.size());
   auto send = at::empty({n * kFieldsPerStage}, at::kDouble);
   for (int64_t i = 0; i < n; ++i) {
@@ -55,8 +56,37 @@ std::vector<std::vector<StageRecord>> gather_stage_records(parallel::Communicato
   return out;
 }
 
+namespace {
+
+// Step caching of the last measured run: per step and branch computed or reused, the block
+// passes saved and the memory the stored residuals hold on rank 0.
+void write_cache(io::JsonWriter& w, const cache::CacheRecord& c) {
+  w.key("cache").begin_object().key("method").value(c.method);
+  if (c.method != "none") {
+    w.key("settings").value(c.settings);
+    w.key("forwards").value(c.forwards()).key("forwards_reused").value(c.reused());
+    w.key("block_passes").value(c.block_passes()).key("block_passes_saved").value(c.block_passes_saved());
+    w.key("residual_bytes_rank0").value(c.residual_bytes);
+    w.key("steps").begin_array();
+    const size_t steps = c.pattern.empty() ? 0 : c.pattern[0].size();
+    for (size_t i = 0; i < steps; ++i) {
+      w.begin_object().key("step").value(static_cast<int64_t>(i));
+      for (size_t b = 0; b < c.pattern.size(); ++b) {
+        const char d = c.pattern[b][i];
+        w.key(b == 0 ? "cond" : "uncond").value(d == 'C' ? "computed" : d == 'R' ? "reused" : "not run");
+      }
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+}
+
+}  // namespace
+
 std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
-                              const std::vector<std::vector<StageRecord>>& ranks, const std::vector<int>& node_of_rank) {
+                              const std::vector<std::vector<StageRecord>>& ranks,
+                              const std::vector<int>& node_of_rank) {
   io::JsonWriter w;
   w.begin_object().key("config").begin_object();
   for (const auto& [k, v] : config.text) w.key(k).value(v);
@@ -99,6 +129,7 @@ std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
   w.key("warmup_step_seconds").begin_array();
   for (double s : rank0.warmup_step_seconds) w.value(s);
   w.end_array();
+  write_cache(w, rank0.cache);
 
   w.key("ranks").begin_array();
   for (size_t r = 0; r < ranks.size(); ++r) {
@@ -106,9 +137,13 @@ std::string bench_report_json(const BenchConfig& config, const RunRecord& rank0,
     w.key("node").value(r < node_of_rank.size() ? node_of_rank[r] : 0);
     w.key("stages").begin_array();
     for (const auto& s : ranks[r]) {
-      w.begin_object().key("name").value(s.name).key("repeat").value(s.repeat).key("seconds").value(s.seconds);
+      w.begin_object().key("name").value(s.name).key("repeat").value(s.repeat).key("seconds").value(
+          s.seconds);
       w.key("peak_rss_bytes").value(s.peak_rss_bytes).key("bytes_sent").value(s.bytes_sent);
-      w.key("peak_device_bytes").value(s.peak_device_bytes).key("device_free_bytes").value(s.device_free_bytes);
+      w.key("peak_device_bytes")
+          .value(s.peak_device_bytes)
+          .key("device_free_bytes")
+          .value(s.device_free_bytes);
       w.end_object();
     }
     w.end_array().end_object();
@@ -121,7 +156,8 @@ std::string write_bench_report(const std::string& dir, const std::string& stem, 
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  require(!ec && fs::is_directory(dir), "--bench_output " + dir + ": cannot create the directory (" + ec.message() + ")");
+  require(!ec && fs::is_directory(dir),
+          "--bench_output " + dir + ": cannot create the directory (" + ec.message() + ")");
   const fs::path path = fs::path(dir) / (stem + ".json");
   const fs::path tmp = fs::path(dir) / ("." + stem + ".json.tmp");
   {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "cache/cache_flags.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -35,6 +36,7 @@ class HvT2vJob final : public T2vJob {
     load_.model_base = location;
     read_hv_t2v_flags(args, request_, load_, notes_);
     joint_strategy_ = args.get_string("joint-strategy", "auto");
+    cache_flags_ = cache::read_cache_flags(args);
     pipeline::validate(load_);  // the precisions, before apply_settings parses them
   }
 
@@ -58,12 +60,19 @@ class HvT2vJob final : public T2vJob {
     count_stage_parameters();
   }
 
-  std::vector<std::string> startup_lines() const override { return startup_lines_; }
+  std::vector<std::string> startup_lines() const override {
+    auto lines = startup_lines_;
+    if (request_.cache.enabled()) lines.push_back(request_.cache.describe());
+    return lines;
+  }
   video::Rounding frame_rounding() const override {
     return diffusers() ? video::Rounding::kHalfToEven : video::Rounding::kTruncate;
   }
 
-  void validate() override { pipeline::validate(request_); }
+  void validate() override {
+    pipeline::validate(request_);
+    request_.cache = cache::hunyuan_cache_config(cache_flags_, request_.height, request_.steps);
+  }
 
   int heads() const override { return static_cast<int>(dit_config_.heads); }
   std::string model_label() const override { return "HunyuanVideo"; }
@@ -93,6 +102,7 @@ class HvT2vJob final : public T2vJob {
                    {"layout", files_.layout},
                    {"prompt", request_.prompt},
                    {"schedule", sampling::hv_schedule_name(request_.schedule.kind)},
+                   {"cache", std::string(cache::cache_method_name(request_.cache.method))},
                    {"dtype", load_.precision}};
     config.numbers = {{"width", static_cast<double>(request_.width)},
                       {"height", static_cast<double>(request_.height)},
@@ -144,6 +154,7 @@ class HvT2vJob final : public T2vJob {
  private:
   bool diffusers() const { return request_.schedule.kind == sampling::HvScheduleKind::diffusers; }
 
+  cache::CacheFlags cache_flags_;
   HvT2vRequest request_;
   std::vector<std::string> startup_lines_;
   HvT2vLoadSettings load_;

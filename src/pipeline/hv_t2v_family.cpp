@@ -69,6 +69,7 @@ T2vRequest to_t2v_request(const HvT2vRequest& request, const hv::HvConfig& dit) 
                     request.latent_width()};
   r.solver = sampling::Solver::euler;
   r.shift = request.schedule.shift;
+  r.cache = request.cache;
   return r;
 }
 
@@ -179,8 +180,9 @@ at::Tensor HvFamily::guidance(int64_t batch) const {
 }
 
 at::Tensor HvFamily::predict(parallel::ProcessMesh& mesh, const at::Tensor& latents,
-                             const at::Tensor& timesteps, const TextConditioning& text, const T2vRequest&) {
-  hv::HvInputs in{latents, timesteps, text.states, text.mask, text.pooled, {}};
+                             const at::Tensor& timesteps, const TextConditioning& text, const T2vRequest&,
+                             cache::StepCache* cache) {
+  hv::HvInputs in{latents, timesteps, text.states, text.mask, text.pooled, {}, cache};
   if (dit_config_.guidance_embed) in.guidance = guidance(latents.size(0));
   return dit_->forward(mesh, in, options_.joint_strategy);
 }

@@ -80,7 +80,8 @@ class HvFamily : public T2vFamily {
   void load_dit() override;
   void release_dit() override { dit_.reset(); }
   at::Tensor predict(parallel::ProcessMesh& mesh, const at::Tensor& latents, const at::Tensor& timesteps,
-                     const TextConditioning& text, const T2vRequest& request) override;
+                     const TextConditioning& text, const T2vRequest& request,
+                     cache::StepCache* cache) override;
   std::unique_ptr<sampling::Scheduler> make_scheduler(const T2vRequest& request) const override;
   bool vae_loaded() const override { return vae_ != nullptr; }
   void load_vae() override;

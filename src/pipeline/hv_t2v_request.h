@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_config.h"
 #include "core/args.h"
 #include "sampling/hv_flow_schedule.h"
 
@@ -30,6 +31,8 @@ struct HvT2vRequest {
   // Which of these the command line gave: where it did not, the checkpoint's layout decides
   // (apply_hv_reference, hv_reference.h).
   bool schedule_given = false, shift_given = false, steps_given = false;
+  // Step caching, resolved with cache::hunyuan_cache_config (the reference's numbers).
+  cache::CacheConfig cache;
 
   bool uses_cfg() const { return cfg_scale > 1.0; }
   // Latent grid [16, (F-1)/4+1, H/8, W/8] without the channel: {T, h, w}.

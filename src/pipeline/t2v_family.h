@@ -18,10 +18,15 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_config.h"
 #include "core/device.h"
 #include "parallel/communicator.h"
 #include "parallel/mesh.h"
 #include "sampling/scheduler.h"
+
+namespace uspdit::cache {
+class StepCache;
+}  // namespace uspdit::cache
 
 namespace uspdit::pipeline {
 
@@ -42,6 +47,8 @@ struct T2vRequest {
   // The points to sample at, when the family's request computed them (e.g. diffusers' schedule
   // for a -Diffusers folder); empty: the family's default for solver, steps and shift.
   sampling::FlowSchedule schedule;
+  // Step caching, resolved to the model's reference numbers by the family (cache/cache_flags.h).
+  cache::CacheConfig cache;
 };
 
 // One or more prompts' text conditioning as a DiT takes it, batch first, fp32 on the pipeline's
@@ -111,10 +118,11 @@ class T2vFamily {
   virtual void load_dit() = 0;
   virtual void release_dit() = 0;
   // The DiT's prediction for `latents` [B, C, T, h, w] at `timesteps` [B] (fp32) with `text` of
-  // batch B, on `mesh` (sequence parallel over its ulysses × ring group).
+  // batch B, on `mesh` (sequence parallel over its ulysses × ring group). `cache`: the run's step
+  // cache, told the step and each row's branch already; null when the run caches nothing.
   virtual at::Tensor predict(parallel::ProcessMesh& mesh, const at::Tensor& latents,
                              const at::Tensor& timesteps, const TextConditioning& text,
-                             const T2vRequest& request) = 0;
+                             const T2vRequest& request, cache::StepCache* cache) = 0;
   virtual std::unique_ptr<sampling::Scheduler> make_scheduler(const T2vRequest& request) const = 0;
 
   virtual bool vae_loaded() const = 0;

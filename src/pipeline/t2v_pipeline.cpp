@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "cache/step_cache.h"
 #include "core/device.h"
 #include "core/device_errors.h"
 #include "core/log.h"
@@ -132,17 +133,26 @@ at::Tensor T2vPipeline::denoise(const T2vRequest& request, const PromptEmbedding
   auto scheduler = family_->make_scheduler(request);
   const auto& timesteps = scheduler->schedule().timesteps;
   core::ProgressBar bar("denoising", steps_to_run, settings_.show_progress && rank0());
+  // A fresh cache per run (warm-up and repeats alike): its state is the run's. The reference's
+  // always-computed last steps count from the request's steps, not from steps_to_run.
+  std::unique_ptr<cache::StepCache> step_cache;
+  if (request.cache.enabled()) {
+    step_cache = std::make_unique<cache::StepCache>(request.cache, request.steps, request.guided ? 2 : 1);
+  }
   for (int i = 0; i < steps_to_run; ++i) {
     Stopwatch sw;
     const auto t = at::full({1}, timesteps.at(static_cast<size_t>(i)), latents.options().dtype(at::kFloat));
     at::Tensor velocity;
     if (!request.guided) {
-      velocity = family_->predict(mesh_, latents, t, text.cond, request);
+      if (step_cache) step_cache->begin_forward(i, {0});
+      velocity = family_->predict(mesh_, latents, t, text.cond, request, step_cache.get());
     } else if (cfg_parallel()) {
       // This group's branch, then both branches on every rank: [cond, uncond] in cfg order.
       const bool cond_group = mesh_.coord().cfg == 0;
+      if (step_cache) step_cache->begin_forward(i, {cond_group ? 0 : 1});
       auto mine =
-          family_->predict(mesh_, latents, t, cond_group ? text.cond : text.uncond, request).contiguous();
+          family_->predict(mesh_, latents, t, cond_group ? text.cond : text.uncond, request, step_cache.get())
+              .contiguous();
       auto both = at::empty({2 * mine.numel()}, mine.options());
       const int64_t counts[2] = {mine.numel(), mine.numel()};
       mesh_.cfg().all_gather_v(mine.reshape({-1}), both, counts);
@@ -151,8 +161,9 @@ at::Tensor T2vPipeline::denoise(const T2vRequest& request, const PromptEmbedding
       velocity = sampling::classifier_free_guidance(cond, uncond, request.guidance_scale);
     } else {
       // Both branches in one batch-2 forward: one pass over the weights instead of two.
+      if (step_cache) step_cache->begin_forward(i, {0, 1});
       auto out = family_->predict(mesh_, at::cat({latents, latents}), at::cat({t, t}),
-                                  TextConditioning::cat(text.cond, text.uncond), request);
+                                  TextConditioning::cat(text.cond, text.uncond), request, step_cache.get());
       velocity = sampling::classifier_free_guidance(out.narrow(0, 0, 1), out.narrow(0, 1, 1),
                                                     request.guidance_scale);
     }
@@ -163,7 +174,32 @@ at::Tensor T2vPipeline::denoise(const T2vRequest& request, const PromptEmbedding
     }
     bar.advance();
   }
+  if (step_cache) {
+    last_cache_record_ = step_cache->record();
+    if (cfg_parallel()) share_cache_pattern(last_cache_record_);
+  }
   return latents;
+}
+
+void T2vPipeline::share_cache_pattern(cache::CacheRecord& record) {
+  // Each CFG group ran one branch: the other group's pattern is its row; swap it (a few bytes).
+  auto& cfg = mesh_.cfg();
+  const int branch = mesh_.coord().cfg;
+  const auto& mine = record.pattern[static_cast<size_t>(branch)];
+  const auto n = static_cast<int64_t>(mine.size());
+  auto send = at::empty({n}, at::kChar);
+  std::copy(mine.begin(), mine.end(), send.data_ptr<int8_t>());
+  auto both = at::empty({2 * n}, at::kChar);
+  const int64_t counts[2] = {n, n};
+  cfg.host_all_gather_v(send, both, counts);
+  for (int b = 0; b < 2; ++b) {
+    const auto* p = both.data_ptr<int8_t>() + b * n;
+    record.pattern[static_cast<size_t>(b)].assign(p, p + n);
+  }
+}
+
+void T2vPipeline::log_cache(const cache::CacheRecord& record) const {
+  if (rank0()) log::info(record.summary());
 }
 
 at::Tensor T2vPipeline::decode(const at::Tensor& latents) {
@@ -221,6 +257,8 @@ at::Tensor T2vPipeline::generate(const T2vRequest& request) {
     load_dit();  // loaded (again, after --offload_model) outside the timed denoising
     stage("denoise", repeat,
           [&] { latents = denoise(request, text, noise, request.steps, &record_.step_seconds.back()); });
+    record_.cache = last_cache_record_;
+    if (request.cache.enabled()) log_cache(record_.cache);
     if (settings_.offload_model) {
       family_->release_dit();
       core::release_cached_memory(settings_.device);

@@ -42,6 +42,8 @@ class T2vPipeline {
   at::Tensor decode(const at::Tensor& latents);  // [1, 3, F, H, W]
 
   const RunRecord& record() const { return record_; }
+  // What step caching did in the latest denoise() (warm-up, a repeat or a direct call).
+  const cache::CacheRecord& last_cache_record() const { return last_cache_record_; }
   T2vFamily& family() { return *family_; }
   const T2vSettings& settings() const { return settings_; }
 
@@ -54,6 +56,9 @@ class T2vPipeline {
   void stage(const std::string& name, int repeat, const std::function<void()>& work);
   bool cfg_parallel() const { return mesh_.degrees().cfg == 2; }
   bool rank0() const { return mesh_.world().rank() == 0; }
+  // CFG-parallel: each group knows its own branch's pattern; both groups get both.
+  void share_cache_pattern(cache::CacheRecord& record);
+  void log_cache(const cache::CacheRecord& record) const;
 
   parallel::ProcessMesh& mesh_;
   std::unique_ptr<T2vFamily> family_;
@@ -62,6 +67,7 @@ class T2vPipeline {
       decode_group_;  // when the world has more ranks than can share a decode
   int decode_group_ranks_ = 0;
   RunRecord record_;
+  cache::CacheRecord last_cache_record_;  // the latest denoise() run's caching
 };
 
 }  // namespace uspdit::pipeline

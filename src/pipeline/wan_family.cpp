@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "cache/cache_flags.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
@@ -32,6 +33,7 @@ T2vRequest to_t2v_request(const WanT2vRequest& r) {
   out.solver = r.solver;
   out.shift = r.shift;
   out.schedule = r.schedule();
+  out.cache = r.cache;
   return out;
 }
 
@@ -87,8 +89,9 @@ void WanFamily::load_dit() {
 }
 
 at::Tensor WanFamily::predict(parallel::ProcessMesh& mesh, const at::Tensor& latents,
-                              const at::Tensor& timesteps, const TextConditioning& text, const T2vRequest&) {
-  return dit_->forward(mesh, {latents, timesteps, text.states});
+                              const at::Tensor& timesteps, const TextConditioning& text, const T2vRequest&,
+                              cache::StepCache* cache) {
+  return dit_->forward(mesh, {latents, timesteps, text.states, cache});
 }
 
 std::unique_ptr<sampling::Scheduler> WanFamily::make_scheduler(const T2vRequest& request) const {
@@ -198,6 +201,7 @@ class WanT2vJob final : public T2vJob {
     // Wan's --t5_cpu: the text encoder runs on the host (no GPU memory for umt5-xxl's 11 GB).
     t5_cpu_ = args.flag("t5-cpu");
     offload_model_ = args.flag("offload-model");
+    cache_flags_ = cache::read_cache_flags(args);
     overrides_.text_encoder = args.get_string("t5-checkpoint", "");
     overrides_.tokenizer = args.get_string("tokenizer", "");
     overrides_.vae = args.get_string("vae-checkpoint", "");
@@ -232,6 +236,7 @@ class WanT2vJob final : public T2vJob {
   void validate() override {
     request_.task = task_.value_or(task_of(dit_config_));
     pipeline::validate(request_);
+    request_.cache = cache::wan_cache_config(cache_flags_, request_.task, request_.steps);
   }
 
   int heads() const override { return static_cast<int>(dit_config_.num_heads); }
@@ -252,9 +257,12 @@ class WanT2vJob final : public T2vJob {
            std::to_string(request_.frames) + " frames, " + std::to_string(request_.steps) + " steps";
   }
   std::vector<std::string> startup_lines() const override {
-    return {sampling_.log_line(), "dtypes: text encoder " + dtype_name(text_dtype_) + " (" +
-                                      text_dtype_from_ + "), DiT " + dtype_name(dit_dtype_) + " (" +
-                                      dit_dtype_from_ + "), VAE fp32 (always), sampler fp32 (always)"};
+    std::vector<std::string> lines = {
+        sampling_.log_line(), "dtypes: text encoder " + dtype_name(text_dtype_) + " (" + text_dtype_from_ +
+                                  "), DiT " + dtype_name(dit_dtype_) + " (" + dit_dtype_from_ +
+                                  "), VAE fp32 (always), sampler fp32 (always)"};
+    if (request_.cache.enabled()) lines.push_back(request_.cache.describe());
+    return lines;
   }
   std::vector<std::string> notes() const override {
     const auto warning = untrained_size_warning(request_);
@@ -268,7 +276,8 @@ class WanT2vJob final : public T2vJob {
                    {"prompt", request_.prompt},
                    {"solver", std::string(sampling::solver_name(request_.solver))},
                    {"schedule", std::string(sampling::schedule_reference_name(request_.reference))},
-                   {"dtype", dtype_name(dit_dtype_)}};
+                   {"dtype", dtype_name(dit_dtype_)},
+                   {"cache", std::string(cache::cache_method_name(request_.cache.method))}};
     config.numbers = {{"width", static_cast<double>(request_.width)},
                       {"height", static_cast<double>(request_.height)},
                       {"num_frames", static_cast<double>(request_.frames)},
@@ -325,6 +334,7 @@ class WanT2vJob final : public T2vJob {
   at::ScalarType dit_dtype_ = at::kBFloat16, text_dtype_ = at::kBFloat16;
   std::optional<VaeTiling> tiling_;
   bool t5_cpu_ = false, offload_model_ = false;
+  cache::CacheFlags cache_flags_;
   WanT2vFileOverrides overrides_;
   WanT2vFiles files_;
   models::wan::WanConfig dit_config_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cache/cache_config.h"
 #include "sampling/scheduler.h"
 
 namespace uspdit::pipeline {
@@ -30,6 +31,8 @@ struct WanT2vRequest {
   sampling::ScheduleReference reference = sampling::ScheduleReference::original;
   int num_train_timesteps = 1000;
   bool final_sigma_zero = true;
+  // Step caching, resolved with cache::wan_cache_config (the task's reference numbers).
+  cache::CacheConfig cache;
 
   // generate.py guides unless the scale is 1; WanPipeline only above 1.
   bool uses_cfg() const;

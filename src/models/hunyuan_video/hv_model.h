@@ -11,9 +11,13 @@
 
 #include <string>
 
-#include "parallel/mesh.h"
 #include "models/hunyuan_video/hv_config.h"
 #include "models/hunyuan_video/hv_weights.h"
+#include "parallel/mesh.h"
+
+namespace uspdit::cache {
+class StepCache;
+}  // namespace uspdit::cache
 
 namespace uspdit::models::hunyuan_video {
 
@@ -24,6 +28,9 @@ struct HvInputs {
   at::Tensor encoder_attention_mask;  // [B, L], 1 = real token (any dtype); undefined = all real
   at::Tensor pooled_projections;      // [B, pooled_dim]
   at::Tensor guidance;                // [B] (guidance scale · 1000); needed when guidance_embed
+  // Step caching (cache/step_cache.h): null runs every block. TeaCache's indicator is the
+  // modulated image tokens entering double block 0 (this rank's tokens: summed over the group).
+  cache::StepCache* cache = nullptr;
 };
 
 class HvModel {
@@ -32,7 +39,8 @@ class HvModel {
 
   // Every rank of the mesh calls this with the same inputs and gets the whole output
   // [B, out_channels, F, H, W] in fp32. joint_strategy: "auto", "split", "front" or "rear".
-  at::Tensor forward(parallel::ProcessMesh& mesh, const HvInputs& inputs, const std::string& joint_strategy = "auto") const;
+  at::Tensor forward(parallel::ProcessMesh& mesh, const HvInputs& inputs,
+                     const std::string& joint_strategy = "auto") const;
 
   const HvConfig& config() const { return config_; }
 

@@ -9,9 +9,15 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "parallel/mesh.h"
 #include "models/wan/wan_config.h"
 #include "models/wan/wan_weights.h"
+#include "nn/rope3d.h"
+#include "parallel/mesh.h"
+#include "parallel/sequence_split.h"
+
+namespace uspdit::cache {
+class StepCache;
+}  // namespace uspdit::cache
 
 namespace uspdit::models::wan {
 
@@ -19,6 +25,9 @@ struct WanInputs {
   at::Tensor hidden_states;          // [B, in_dim, F, H, W] latents
   at::Tensor timestep;               // [B]
   at::Tensor encoder_hidden_states;  // [B, L, text_dim]
+  // Step caching (cache/step_cache.h): null runs every block. Its TeaCache indicator is the
+  // timestep embedding e, or the projection e0 with --use_ret_steps (replicated: no exchange).
+  cache::StepCache* cache = nullptr;
 };
 
 class WanModel {
@@ -32,6 +41,11 @@ class WanModel {
   const WanConfig& config() const { return config_; }
 
  private:
+  // One block on this rank's tokens x [B, S_local, dim]; e0 [B, 6, dim], context [B, L, dim].
+  at::Tensor block(const WanBlockWeights& blk, at::Tensor x, const at::Tensor& e0, const at::Tensor& context,
+                   parallel::ProcessMesh& mesh, const nn::RopeTable& rope,
+                   const parallel::SequenceSplit& split) const;
+
   WanConfig config_;
   WanWeights w_;
 };
