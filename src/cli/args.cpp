@@ -1,6 +1,10 @@
 #include "cli/args.h"
 
 #include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+#include "parallel/watchdog.h"
 
 namespace uspdit::cli {
 
@@ -11,6 +15,13 @@ parallel::CommBackend comm_backend(Args& args) {
 
 core::DeviceRequest device_request(Args& args) {
   return core::parse_device_request(args.get_string("device", "auto"));
+}
+
+void read_collective_timeout(Args& args) {
+  const double seconds = args.get_double("timeout", parallel::kDefaultCollectiveTimeoutSeconds);
+  require(seconds >= 0, "--timeout must be >= 0 seconds (0 turns the collective watchdog off), got " +
+                            std::to_string(seconds));
+  parallel::set_collective_timeout(seconds);
 }
 
 }  // namespace uspdit::cli

@@ -14,5 +14,9 @@ using Args = core::Args;
 core::DeviceRequest device_request(Args& args);
 // --comm auto|nccl|host-staged (default: $USPDIT_COMM, else auto).
 parallel::CommBackend comm_backend(Args& args);
+// --timeout SECONDS (default parallel::kDefaultCollectiveTimeoutSeconds, 300; 0: off): how long
+// one collective may wait for the other ranks before the watchdog aborts the job
+// (parallel/watchdog.h). Read by every multi-rank command before Runtime::start.
+void read_collective_timeout(Args& args);
 
 }  // namespace uspdit::cli

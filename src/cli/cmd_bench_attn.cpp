@@ -48,6 +48,7 @@ int run_bench_attn(Args& args) {
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
+  read_collective_timeout(args);
   args.finish();
 
   require(p.batch >= 1 && p.seq_len >= 1 && p.heads >= 1 && p.head_dim >= 1,

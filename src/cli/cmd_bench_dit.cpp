@@ -44,6 +44,7 @@ int run_bench_dit(Args& args) {
   const std::string joint = args.get_string("joint-strategy", "auto");
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
+  read_collective_timeout(args);
   args.finish();
   const auto dtype = parse_dtype(dtype_name);
   require(layers >= 0 && single_layers >= 0 && layers + single_layers >= 1 && iters >= 1 && warmup >= 0 &&

@@ -196,6 +196,7 @@ int run_check(Args& args) {
   report.options.nodes_share_cpus = args.flag("nodes-share-cpus");
   const auto request = device_request(args);
   const auto comm = comm_backend(args);
+  read_collective_timeout(args);
   args.finish();
   // MPI counts are ints; the all-to-all and the exchange buffers hold `bytes` each.
   require(report.options.bandwidth_bytes >= 1 && report.options.bandwidth_bytes <= INT_MAX,

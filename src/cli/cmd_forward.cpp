@@ -37,6 +37,7 @@ int run_forward(Args& args) {
   const int threads = static_cast<int>(args.get_int("threads", 0));
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
+  read_collective_timeout(args);
   args.finish();
 
   require(ckpt && inputs_path && output_path,

@@ -4,13 +4,12 @@
 // rest, the same for every family:
 //   --ulysses_degree/--ulysses_size U --ring_degree/--ring_size R --use_cfg_parallel   (mesh)
 //   --save_frames DIR --save_video_tensor FILE --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
-//   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm
+//   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm --timeout
 // and the step-cache flags (cache/cache_flags.h), which each family resolves to its reference's
 // numbers.
 // Every check that can fail runs before any weight is read.
 #include <ATen/Parallel.h>
 
-#include <unistd.h>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +22,8 @@
 #include "core/log.h"
 #include "core/memory_budget.h"
 #include "core/utf8_check.h"
+#include "core/where.h"
+#include "core/write_probe.h"
 #include "io/safetensors_writer.h"
 #include "parallel/agreement.h"
 #include "parallel/mesh.h"
@@ -36,12 +37,6 @@ namespace uspdit::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-void require_writable_dir(const fs::path& dir, const std::string& flag) {
-  const fs::path d = dir.empty() ? fs::path(".") : dir;
-  require(fs::is_directory(d), flag + ": directory " + d.string() + " does not exist; create it first");
-  require(access(d.c_str(), W_OK) == 0, flag + ": directory " + d.string() + " is not writable");
-}
 
 void require_utf8(const std::string& text, const std::string& what) {
   const size_t bad = core::first_invalid_utf8(text);
@@ -97,6 +92,7 @@ int run_generate(Args& args) {
   const auto device = device_request(args);
   const auto comm = comm_backend(args);
   const auto memory_check = read_memory_check_flags(args);
+  read_collective_timeout(args);
   require(location.has_value(),
           "--ckpt_dir DIR (HunyuanVideo: --model-base DIR) is required: the model folder; `uspdit generate "
           "--help` lists the flags");
@@ -135,12 +131,25 @@ int run_generate(Args& args) {
           "--save_file " + output +
               ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO), so it "
               "cannot write mp4; rebuild with FFmpeg's -dev packages installed");
-  require_writable_dir(fs::path(output).parent_path(), "--save_file " + output);
   if (!tensor_file.empty()) {
     require(fs::path(tensor_file).extension() == ".safetensors",
             "--save_video_tensor " + tensor_file + ": the tensor is written as .safetensors");
-    require_writable_dir(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
   }
+  // Rank 0 writes every output: before any weight is read it creates (and removes) a file where
+  // each will go, and every rank learns the answer (a read-only or missing folder fails now).
+  parallel::run_agreed(world, [&] {
+    if (rt->rank() != 0) return;
+    core::probe_writable_directory(fs::path(output).parent_path(), "--save_file " + output);
+    if (!frames_dir.empty()) {
+      core::probe_writable_directory(core::nearest_existing(frames_dir), "--save_frames " + frames_dir);
+    }
+    if (!tensor_file.empty()) {
+      core::probe_writable_directory(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
+    }
+    if (!bench_dir.empty()) {
+      core::probe_writable_directory(core::nearest_existing(bench_dir), "--bench_output " + bench_dir);
+    }
+  });
   for (const auto& note : job->notes()) log::info("note: " + note);
   memory_preflight(*rt, *job, settings, degrees, memory_check);
   auto plugin = job->make_family(settings);
@@ -157,6 +166,7 @@ int run_generate(Args& args) {
   const auto video = core::to_host(pipe.generate(request));
 
   // Rank 0 writes; every rank learns whether that worked, so none exits 0 after a failed write.
+  where::set_stage("write_output");
   parallel::run_agreed(world, [&] {
     if (rt->rank() != 0) return;
     const auto rgb = video::to_rgb8(video, job->frame_rounding());

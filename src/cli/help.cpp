@@ -15,6 +15,13 @@ const FlagHelp kComm{{"comm"},
                      "auto|nccl|host-staged",
                      "how GPU tensors travel between ranks (CPU tensors always use MPI)",
                      "$USPDIT_COMM, else auto"};
+// Why 300: parallel/watchdog.h.
+const FlagHelp kTimeout{{"timeout"},
+                        "SECONDS",
+                        "abort the whole job, naming the collective, step, block and the ranks that did not arrive, when "
+                        "one collective waits longer (exit 124); a 720p Wan 14B step's collectives take seconds even on "
+                        "1 Gb/s, the margin is for one rank's slower loading; 0 = never",
+                        "300"};
 const FlagHelp kThreads{{"threads"}, "N", "intra-op CPU threads per rank; 0 keeps libtorch's choice", "0"};
 const FlagHelp kUlysses{{"ulysses-degree", "ulysses-size"},
                         "U",
@@ -75,7 +82,7 @@ CommandHelp generate_help() {
         {{"crf"}, "N", "H.264 quality, lower is better", "the model's (Wan 10, HunyuanVideo 25)"},
         kThreads,
         kDevice,
-        kComm}});
+        kComm, kTimeout}});
   h.sections.push_back(
       {"step caching (every model; the same video on every mesh)",
        {{{"cache"}, "none|teacache|magcache|fbcache", "skip DiT steps whose input barely changed", "none"},
@@ -171,7 +178,7 @@ CommandHelp forward_help() {
         kRing,
         kThreads,
         kDevice,
-        kComm}});
+        kComm, kTimeout}});
   return h;
 }
 
@@ -266,7 +273,7 @@ CommandHelp check_help() {
          "treat ranks [kN, (k+1)N) as node k (testing only: the links are not real)",
          "0 (the real nodes)"},
         kDevice,
-        kComm}});
+        kComm, kTimeout}});
   h.after = "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure";
   return h;
 }
@@ -294,7 +301,7 @@ CommandHelp bench_attn_help() {
                          {{"verify"}, "", "compare with single-rank attention", "off"},
                          kThreads,
                          kDevice,
-                         kComm}});
+                         kComm, kTimeout}});
   return h;
 }
 
@@ -326,7 +333,7 @@ CommandHelp bench_dit_help() {
         {{"warmup"}, "N", "untimed steps first", "1"},
         kThreads,
         kDevice,
-        kComm}});
+        kComm, kTimeout}});
   return h;
 }
 

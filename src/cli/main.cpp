@@ -13,6 +13,7 @@
 #include "core/device.h"
 #include "core/device_errors.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/path_error.h"
@@ -80,6 +81,7 @@ std::string rank_prefix() {
 
 int main(int argc, char** argv) {
   uspdit::tune_allocator_for_tensors();
+  uspdit::core::exit_cleanly_on_interrupt(rank_prefix().c_str());  // SIGINT/SIGTERM: 130/143, no temporaries
   // USPDIT_VERBOSE=1: every rank logs its launch details (rendezvous, device), not just rank 0.
   if (const char* verbose = std::getenv("USPDIT_VERBOSE")) uspdit::log::set_verbose(std::strcmp(verbose, "0") != 0);
   if (argc >= 2 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version"))) {

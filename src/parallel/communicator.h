@@ -81,6 +81,8 @@ class Communicator {
   }
   // Groups split from a communicator add to the parent's counters: a rank's traffic is one total.
   std::shared_ptr<CommStats> shared_stats() const { return stats_; }
+  // It counts into the communicator it wraps: one total per rank, watched or not.
+  friend class WatchedCommunicator;
 
  private:
   std::shared_ptr<CommStats> stats_;

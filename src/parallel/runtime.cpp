@@ -14,6 +14,7 @@
 #include "parallel/library_versions.h"
 #include "parallel/mpi_communicator.h"
 #include "parallel/staged_communicator.h"
+#include "parallel/watched_communicator.h"
 
 // The CUDA world comes from uspdit_nccl, a separate static library because only it sees CUDA
 // and NCCL headers. The hook is a plain call under USPDIT_HAVE_NCCL: CMake links uspdit_lib and
@@ -205,6 +206,22 @@ CommBackend resolve_comm_backend(CommBackend asked, DeviceKind device, const Lau
 }
 
 std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend comm) {
+  auto rt = start_unwatched(request, comm);
+  rt->watch_collectives();
+  return rt;
+}
+
+// Every collective of the world and its groups is reported to the watchdog (watchdog.h), which
+// runs when there are peers to wait for and --timeout is not 0.
+void Runtime::watch_collectives() {
+  const double timeout = collective_timeout();
+  if (world_->size() > 1 && timeout > 0) watchdog_ = std::make_unique<Watchdog>(*world_, timeout);
+  std::vector<int> everyone(static_cast<size_t>(world_->size()));
+  for (int r = 0; r < world_->size(); ++r) everyone[static_cast<size_t>(r)] = r;
+  world_ = std::make_unique<WatchedCommunicator>(std::move(world_), 0, std::move(everyone));
+}
+
+std::unique_ptr<Runtime> Runtime::start_unwatched(core::DeviceRequest request, CommBackend comm) {
   auto env = read_launch_env(process_env());
   // Under torchrun the agent's store is reached first; it carries the start-up agreement below
   // (and the NCCL id). Host tensors still never travel through it.
@@ -272,6 +289,7 @@ std::unique_ptr<Runtime> Runtime::start(core::DeviceRequest request, CommBackend
 }
 
 Runtime::~Runtime() {
+  watchdog_.reset();  // before the communicators it watches
   world_.reset();
   if (mpi_started_) {
     int finalized = 0;

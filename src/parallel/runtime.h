@@ -11,6 +11,7 @@
 #include "core/device.h"
 #include "parallel/communicator.h"
 #include "parallel/launch_env.h"
+#include "parallel/watchdog.h"
 
 namespace uspdit::parallel {
 
@@ -44,6 +45,7 @@ class Runtime {
   // Makes the run's device decision (core::choose_device with this rank's local rank) and starts
   // the communicators for it. Throws UsageError when no such device exists or the launch cannot
   // carry its tensors (e.g. CPU tensors under torchrun, which gives no MPI), saying what to do.
+  // With peers, starts the collective watchdog (collective_timeout(), watchdog.h).
   static std::unique_ptr<Runtime> start(core::DeviceRequest request, CommBackend comm = CommBackend::kAuto);
   ~Runtime();
   Runtime(const Runtime&) = delete;
@@ -59,11 +61,14 @@ class Runtime {
 
  private:
   Runtime() = default;
+  static std::unique_ptr<Runtime> start_unwatched(core::DeviceRequest request, CommBackend comm);
+  void watch_collectives();
   LaunchEnv launch_;
   NodeInfo nodes_;
   c10::Device device_ = core::host_device();
   bool mpi_started_ = false;
   std::unique_ptr<Communicator> world_;
+  std::unique_ptr<Watchdog> watchdog_;
 };
 
 // Check, before starting anything, that `device` tensors have a backend under this launcher.

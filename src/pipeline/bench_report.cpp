@@ -2,12 +2,17 @@
 
 #include <ATen/ATen.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
+#include "core/temporaries.h"
 #include "io/json_writer.h"
 
 namespace uspdit::pipeline {
@@ -160,19 +165,30 @@ std::string write_bench_report(const std::string& dir, const std::string& stem, 
           "--bench_output " + dir + ": cannot create the directory (" + ec.message() + ")");
   const fs::path path = fs::path(dir) / (stem + ".json");
   const fs::path tmp = fs::path(dir) / ("." + stem + ".json.tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << json << '\n';
-    out.close();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw UsageError("--bench_output " + dir + ": cannot write " + tmp.string());
+  // Written whole under a temporary name, synced, then renamed: the report exists only complete.
+  const core::TemporaryFile removed_on_signal(tmp.string());
+  const std::string text = json + "\n";
+  int err = 0;  // the first failing call's errno
+  const auto check = [&err](bool ok) {
+    if (!ok && err == 0) err = errno != 0 ? errno : EIO;
+    return ok && err == 0;
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (check(fd >= 0)) {
+    for (size_t done = 0; done < text.size();) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (!check(n > 0)) break;
+      done += static_cast<size_t>(n);
     }
+    check(err != 0 || ::fsync(fd) == 0);
+    check(::close(fd) == 0);
+    check(err != 0 || ::rename(tmp.c_str(), path.c_str()) == 0);
   }
-  fs::rename(tmp, path, ec);
-  if (ec) {
+  if (err != 0) {
     fs::remove(tmp, ec);
-    throw UsageError("--bench_output " + dir + ": cannot rename the report into place");
+    throw UsageError("--bench_output " + dir + ": cannot write the report " + path.string() + " (" +
+                     std::strerror(err) + "); nothing was left under that name");
   }
   return path.string();
 }

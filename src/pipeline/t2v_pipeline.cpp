@@ -14,6 +14,7 @@
 #include "core/memory.h"
 #include "core/progress.h"
 #include "core/timer.h"
+#include "core/where.h"
 #include "parallel/agreement.h"
 #include "sampling/guidance.h"
 
@@ -26,6 +27,7 @@ T2vPipeline::~T2vPipeline() = default;
 
 void T2vPipeline::stage(const std::string& name, int repeat, const std::function<void()>& work) {
   auto& world = mesh_.world();
+  where::set_stage(name);  // for the watchdog's line (parallel/watchdog.h)
   reset_peak_rss();
   core::reset_device_peak(settings_.device);
   const int64_t bytes_before = world.stats().bytes_sent;
@@ -140,6 +142,7 @@ at::Tensor T2vPipeline::denoise(const T2vRequest& request, const PromptEmbedding
     step_cache = std::make_unique<cache::StepCache>(request.cache, request.steps, request.guided ? 2 : 1);
   }
   for (int i = 0; i < steps_to_run; ++i) {
+    where::set_step(i);
     Stopwatch sw;
     const auto t = at::full({1}, timesteps.at(static_cast<size_t>(i)), latents.options().dtype(at::kFloat));
     at::Tensor velocity;

@@ -14,6 +14,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/temporaries.h"
 #include "core/log.h"
 #include "video/ffmpeg_util.h"
 
@@ -244,12 +245,17 @@ class Mp4Encoder {
 template <typename Write>
 void write_atomically(const std::string& path, Write&& write) {
   const std::string tmp = temporary_name(path);
+  const core::TemporaryFile removed_on_signal(tmp);  // a SIGTERM or the watchdog mid-write
   try {
     write(tmp);
     commit_temporary(tmp, path);
-  } catch (...) {
+  } catch (const UsageError&) {
     std::remove(tmp.c_str());
     throw;
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    // Named by the final path (the temporary is gone): a full disk reads as one clear line.
+    throw std::runtime_error("cannot write " + path + ", nothing was left under that name: " + e.what());
   }
 }
 

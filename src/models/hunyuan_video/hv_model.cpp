@@ -8,6 +8,7 @@
 #include "attention/usp.h"
 #include "cache/step_cache.h"
 #include "core/error.h"
+#include "core/where.h"
 #include "nn/rope3d.h"
 #include "parallel/sequence_gather.h"
 #include "parallel/sequence_split.h"
@@ -217,6 +218,7 @@ at::Tensor HvModel::forward(parallel::ProcessMesh& mesh, const HvInputs& in,
     auto t = pick(txt);
     const auto vec_rows = pick(vec_act), valid_rows = pick(text_valid);
     for (int b = first; b < last; ++b) {
+      where::set_block(b);  // double blocks, then single blocks, numbered on: the watchdog's "block"
       if (b < num_double)
         double_block(w_.double_blocks[static_cast<size_t>(b)], x, t, vec_rows, valid_rows);
       else

@@ -8,6 +8,7 @@
 #include "attention/usp.h"
 #include "cache/step_cache.h"
 #include "core/error.h"
+#include "core/where.h"
 #include "nn/rope3d.h"
 #include "parallel/sequence_gather.h"
 #include "parallel/sequence_split.h"
@@ -108,8 +109,10 @@ at::Tensor WanModel::forward(parallel::ProcessMesh& mesh, const WanInputs& in) c
     const auto e0_rows = all ? e0 : e0.index_select(0, index);
     const auto context_rows = all ? context : context.index_select(0, index);
     auto y = x_rows;
-    for (int b = first; b < last; ++b)
+    for (int b = first; b < last; ++b) {
+      where::set_block(b);  // for the watchdog's line (parallel/watchdog.h)
       y = block(w_.blocks[static_cast<size_t>(b)], y, e0_rows, context_rows, mesh, rope, split);
+    }
     return y;
   };
   const int layers = static_cast<int>(w_.blocks.size());

@@ -10,6 +10,7 @@
 #include "parallel/stream_transfer.h"
 #include "parallel/nccl/nccl_dtype.h"
 #include "parallel/transfer_plan.h"
+#include "parallel/watchdog.h"
 
 namespace uspdit::parallel {
 namespace {
@@ -79,6 +80,9 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, int device, std::shared_ptr<
             .stream();
     check_cuda(gpu::event_create(&inputs_ready_), "cudaEventCreateWithFlags");
     barrier_word_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(at::kCUDA, device_));
+    // A stalled job: the watchdog (watchdog.h) aborts the communicator from its own thread, which
+    // frees NCCL's kernels and proxy threads, before it ends the process.
+    abort_hook_ = add_abort_hook([comm = comm_] { ncclCommAbort(comm); });
   } catch (...) {
     release();  // the destructor does not run for a constructor that throws
     throw;
@@ -91,6 +95,8 @@ NcclCommunicator::~NcclCommunicator() {
 
 void NcclCommunicator::release() noexcept {
   // Errors are ignored: this runs in destructors, possibly while unwinding from a CUDA failure.
+  if (abort_hook_ != 0) remove_abort_hook(abort_hook_);
+  abort_hook_ = 0;
   int previous = -1;
   const bool switched = gpu::get_device(&previous) == gpu::kSuccess && previous != device_ &&
                         gpu::set_device(device_) == gpu::kSuccess;

@@ -79,6 +79,7 @@ class NcclCommunicator final : public Communicator {
   gpu::Stream comm_stream_ = nullptr;
   gpu::Event inputs_ready_ = nullptr;  // compute stream -> comm stream ordering, reused per call
   at::Tensor barrier_word_;            // one int32 on device_ for barrier()'s all-reduce
+  int abort_hook_ = 0;                 // the watchdog's ncclCommAbort of comm_ (watchdog.h)
 };
 
 }  // namespace uspdit::parallel
