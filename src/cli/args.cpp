@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -19,8 +20,9 @@ core::DeviceRequest device_request(Args& args) {
 
 void read_collective_timeout(Args& args) {
   const double seconds = args.get_double("timeout", parallel::kDefaultCollectiveTimeoutSeconds);
-  require(seconds >= 0, "--timeout must be >= 0 seconds (0 turns the collective watchdog off), got " +
-                            std::to_string(seconds));
+  std::ostringstream shown;
+  shown << seconds;
+  require(seconds >= 0, "--timeout must be >= 0 seconds (0 turns the collective watchdog off), got " + shown.str());
   parallel::set_collective_timeout(seconds);
 }
 
