@@ -209,6 +209,7 @@ void Watchdog::run() {
     Report in;
     const size_t n = s.beacon.receive(&in, sizeof in, 50);
     if (n == sizeof in && in.magic == kMagic && in.rank >= 0 && in.rank < size_ && in.rank != rank_) {
+      in.op[sizeof in.op - 1] = '\0';  // printed as a C string; the position is read with strnlen
       auto& peer = s.peers[static_cast<size_t>(in.rank)];
       peer.heard = true;
       peer.last = in;
