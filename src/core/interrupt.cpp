@@ -11,6 +11,7 @@ namespace uspdit::core {
 namespace {
 
 char g_prefix[64] = {};
+volatile sig_atomic_t g_silent = 0;
 
 void append(char* line, size_t size, const char* text) {
   const size_t used = std::strlen(line);
@@ -22,6 +23,7 @@ void append(char* line, size_t size, const char* text) {
 // lock that the interrupted thread may hold.
 void on_signal(int sig) {
   remove_temporaries_now();
+  if (g_silent) ::_exit(128 + sig);
   char line[256] = {};
   append(line, sizeof line, g_prefix);
   append(line, sizeof line, sig == SIGINT ? "uspdit: interrupted (SIGINT)" : "uspdit: terminated (SIGTERM)");
@@ -32,6 +34,8 @@ void on_signal(int sig) {
 }
 
 }  // namespace
+
+void silence_interrupt_line() { g_silent = 1; }
 
 void exit_cleanly_on_interrupt(const char* rank_prefix) {
   g_prefix[0] = '\0';

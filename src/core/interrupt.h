@@ -10,4 +10,8 @@ namespace uspdit::core {
 // Installs the handlers; `rank_prefix` (e.g. "[rank 1] ", copied) starts the printed line.
 void exit_cleanly_on_interrupt(const char* rank_prefix);
 
+// The process is already ending with its own line (the watchdog): a SIGTERM from the launcher
+// then exits without a second line.
+void silence_interrupt_line();
+
 }  // namespace uspdit::core

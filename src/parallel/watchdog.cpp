@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/interrupt.h"
 #include "core/temporaries.h"
 #include "core/where.h"
 #include "parallel/peer_beacon.h"
@@ -278,6 +279,7 @@ void Watchdog::fire(int reported_by) {
   }
   line << "; aborting the job\n";
   core::remove_temporaries_now();
+  core::silence_interrupt_line();  // the launcher's SIGTERM after MPI_Abort: this line is the one
   {
     std::lock_guard<std::mutex> lock(hooks_mutex());
     for (auto& [id, hook] : hooks()) hook();

@@ -193,6 +193,8 @@ TEST(CliRobustness, AStoppedRankTripsTheWatchdogWhichNamesItAndWhere) {
                              "\\(--timeout 2\\); ranks that did not arrive: 1 \\(silent for [0-9.]+ s: "
                              "stopped or dead; last at [^)]*\\); aborting the job")))
       << job.output;
+  EXPECT_EQ(count(job.output, "[rank 0] uspdit: terminated"), 0) << "one line from the rank that fired\n"
+                                                                 << job.output;
   EXPECT_LT(job.seconds_after_mark, kTimeout + 8) << job.output;
   EXPECT_TRUE(all_gone(job.rank_pids)) << "an orphaned (stopped) rank\n" << job.output;
   EXPECT_TRUE(files_in(dir).empty()) << job.output;
