@@ -75,6 +75,13 @@ std::string seconds_text(double s) {
   return out.str();
 }
 
+// "at stage denoise, step 3, block 7", or "before the first stage".
+std::string at_position(const where::PackedPosition& packed) {
+  const auto position = where::unpack(packed);
+  const std::string text = where::describe(position);
+  return position.stage.empty() && position.step < 0 && position.block < 0 ? text : "at " + text;
+}
+
 std::string group_text(uint32_t group, const std::vector<int>& members) {
   if (group == 0) return "the world";
   std::ostringstream out;
@@ -235,14 +242,14 @@ void Watchdog::fire(int reported_by) {
   const auto now = Clock::now();
   std::ostringstream line;
   line << "[rank " << rank_ << "] uspdit watchdog: ";
-  const std::string here = where::describe(where::unpack(me.position));
+  const std::string here = at_position(me.position);
   if (me.in_collective) {
     std::vector<int> members;
     {
       std::lock_guard<std::mutex> lock(s.mutex);
       if (s.members) members = *s.members;
     }
-    line << me.op << " #" << me.sequence << " on " << group_text(me.group, members) << " at " << here
+    line << me.op << " #" << me.sequence << " on " << group_text(me.group, members) << " " << here
          << " has waited " << seconds_text(me.waited_seconds) << " (--timeout " << timeout_.count() << ")";
     std::ostringstream missing;
     int not_arrived = 0;
@@ -260,21 +267,22 @@ void Watchdog::fire(int reported_by) {
         continue;
       }
       const double silent = Seconds(now - peer.at).count();
-      const std::string there = where::describe(where::unpack(peer.last.position));
+      const std::string there = at_position(peer.last.position);
       if (silent > 3 * s.beat_interval.count()) {
-        missing << " (silent for " << seconds_text(silent) << ": stopped or dead; last at " << there << ")";
+        missing << " (silent for " << seconds_text(silent) << ": stopped or dead; last report " << there
+                << ")";
       } else if (peer.last.in_collective) {
-        missing << " (alive at " << there << ", in " << peer.last.op << " #" << peer.last.sequence
+        missing << " (alive " << there << ", in " << peer.last.op << " #" << peer.last.sequence
                 << " of another group)";
       } else {
-        missing << " (alive at " << there << ", not in a collective)";
+        missing << " (alive " << there << ", not in a collective)";
       }
     }
     line << "; ranks that did not arrive: "
          << (not_arrived ? missing.str()
                          : std::string("none (all entered it: the transport itself is stuck)"));
   } else {
-    line << "rank " << reported_by << " reports a stalled collective; this rank was at " << here
+    line << "rank " << reported_by << " reports a stalled collective; this rank was " << here
          << ", not in a collective";
   }
   line << "; aborting the job\n";

@@ -191,7 +191,7 @@ TEST(CliRobustness, AStoppedRankTripsTheWatchdogWhichNamesItAndWhere) {
       job.output, std::regex("\\[rank 0\\] uspdit watchdog: [a-z_]+ #[0-9]+ on (the world|group "
                              "\\{0,1\\}) at stage denoise, step 1(, block [0-9]+)? has waited [0-9.]+ s "
                              "\\(--timeout 2\\); ranks that did not arrive: 1 \\(silent for [0-9.]+ s: "
-                             "stopped or dead; last at [^)]*\\); aborting the job")))
+                             "stopped or dead; last report [^)]*\\); aborting the job")))
       << job.output;
   EXPECT_EQ(count(job.output, "[rank 0] uspdit: terminated"), 0) << "one line from the rank that fired\n"
                                                                  << job.output;
