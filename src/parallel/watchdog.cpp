@@ -273,7 +273,7 @@ void Watchdog::fire(int reported_by) {
                 << ")";
       } else if (peer.last.in_collective) {
         missing << " (alive " << there << ", in " << peer.last.op << " #" << peer.last.sequence
-                << " of another group)";
+                << (peer.last.group == me.group ? " of this group)" : " of another group)");
       } else {
         missing << " (alive " << there << ", not in a collective)";
       }
