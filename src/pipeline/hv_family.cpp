@@ -137,17 +137,9 @@ class HvT2vJob final : public T2vJob {
         {"llama", llama_params_, c.text_dim, 3 * c.text_dim, 0, kTextTokens + 95, llama_largest_},
         {"clip", clip_params_, c.pooled_dim, 4 * c.pooled_dim, 0, 77}};
     p.model.vae = vae_;
-    auto& r = p.run;
-    r.height = request_.height, r.width = request_.width, r.frames = request_.frames,
-    r.steps = request_.steps;
-    r.guided = request_.uses_cfg();
-    r.dit_bytes = static_cast<int>(c10::elementSize(settings.dit_dtype));
-    r.text_bytes = static_cast<int>(c10::elementSize(settings.text_dtype));
-    r.vae_bytes = static_cast<int>(c10::elementSize(parse_dtype(load_.vae_precision)));
-    if (settings.vae_tiling) r.vae_tiled = true, r.vae_tile = settings.vae_tiling->tile;
-    if (settings.vae_tiling) r.vae_tile_stride = settings.vae_tiling->stride;
-    r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
-    r.offload_dit_for_decode = settings.offload_model;
+    p.run = run_shape(request_.height, request_.width, request_.frames, request_.steps, request_.uses_cfg(),
+                      settings);
+    p.run.vae_bytes = static_cast<int>(c10::elementSize(parse_dtype(load_.vae_precision)));
     return p;
   }
 

@@ -5,6 +5,23 @@
 
 namespace uspdit::pipeline {
 
+planner::RunShape run_shape(int64_t height, int64_t width, int64_t frames, int steps, bool guided,
+                            const T2vSettings& settings) {
+  planner::RunShape r;
+  r.height = height, r.width = width, r.frames = frames, r.steps = steps;
+  r.guided = guided;
+  r.dit_bytes = static_cast<int>(c10::elementSize(settings.dit_dtype));
+  r.text_bytes = static_cast<int>(c10::elementSize(settings.text_dtype));
+  if (settings.vae_tiling) {
+    r.vae_tiled = true;
+    r.vae_tile = settings.vae_tiling->tile;
+    r.vae_tile_stride = settings.vae_tiling->stride;
+  }
+  r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
+  r.offload_dit_for_decode = settings.offload_model;
+  return r;
+}
+
 int64_t count_parameters(const io::TensorSource& source,
                          const std::function<bool(const std::string&)>& keep) {
   int64_t total = 0;

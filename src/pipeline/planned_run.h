@@ -8,6 +8,7 @@
 #include <string>
 
 #include "io/tensor_source.h"
+#include "pipeline/t2v_family.h"
 #include "planner/model_profile.h"
 
 namespace uspdit::pipeline {
@@ -29,6 +30,12 @@ int64_t largest_tensor(const io::TensorSource& source,
 // encoder), and the channels of its last convolution's input (the full-resolution width).
 planner::VaeShape vae_decoder_shape(const io::TensorSource& source, planner::VaeDecode decode,
                                     int64_t tile_frames);
+
+// The run's shape from generate's request and the pipeline settings both families share (dtypes,
+// VAE tiling, where the text encoder runs, offload); the family adds its VAE's bytes and what is
+// its own (Wan's --t5_cpu).
+planner::RunShape run_shape(int64_t height, int64_t width, int64_t frames, int steps, bool guided,
+                            const T2vSettings& settings);
 
 // A Llama text encoder read up to hidden_states[-1 - skipped]: the embedding and the layers that
 // run (names "...layers.N..."), no lm_head.

@@ -308,18 +308,10 @@ class WanT2vJob final : public T2vJob {
     p.model.text_encoders = {
         {"umt5", text_params_, c.text_dim, 3 * c.text_dim, 0, p.model.dit.text_len, text_largest_}};
     p.model.vae = vae_;
-    auto& r = p.run;
-    r.height = request_.height, r.width = request_.width, r.frames = request_.frames,
-    r.steps = request_.steps;
-    r.guided = request_.uses_cfg();
-    r.dit_bytes = static_cast<int>(c10::elementSize(settings.dit_dtype));
-    r.text_bytes = static_cast<int>(c10::elementSize(settings.text_dtype));
-    r.vae_bytes = 4;  // Wan's VAE always runs in fp32
-    if (settings.vae_tiling) r.vae_tiled = true, r.vae_tile = settings.vae_tiling->tile;
-    if (settings.vae_tiling) r.vae_tile_stride = settings.vae_tiling->stride;
-    r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
-    r.text_encoder_on_host = t5_cpu_;
-    r.offload_dit_for_decode = settings.offload_model;
+    p.run = run_shape(request_.height, request_.width, request_.frames, request_.steps, request_.uses_cfg(),
+                      settings);
+    p.run.vae_bytes = 4;  // Wan's VAE always runs in fp32
+    p.run.text_encoder_on_host = t5_cpu_;
     return p;
   }
 

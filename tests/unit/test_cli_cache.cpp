@@ -4,13 +4,13 @@
 // are refused on every rank with exit 2.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "binary_run.h"
 #include "io/json.h"
 
 namespace {
@@ -21,24 +21,10 @@ const std::string kTiny = " --prompt \"a cat\" --size 64*48 --frame_num 5 --samp
 
 // Output and exit line of every rank of `mpirun -np N uspdit generate ARGS`.
 std::string generate(int np, const std::string& args) {
-  const std::string cmd =
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
-      "mpirun --oversubscribe --bind-to none -np " +
-      std::to_string(np) + " sh -c '" USPDIT_BINARY " generate " + args +
-      "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"' 2>&1";
-  std::string out;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  if (pipe) pclose(pipe);
-  return out;
+  return uspdit::testing::run_uspdit_ranks(np, "generate " + args).output;
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
+constexpr auto count = uspdit::testing::count_of;
 
 TEST(CliCache, TheReportSaysPerStepAndBranchWhatWasReused) {
   const auto dir = fs::path(::testing::TempDir()) / "generate_cache";

@@ -8,42 +8,20 @@
 #include <regex>
 #include <string>
 
+#include "binary_run.h"
 #include "free_port.h"
 
 namespace {
 
-struct CommandRun {
-  std::string output;
-  int status = -1;
-  double seconds = 0;
-};
-
-CommandRun run_shell(const std::string& command) {
-  CommandRun r;
-  auto start = std::chrono::steady_clock::now();
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  int raw = pipe ? pclose(pipe) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
-}
+using CommandRun = uspdit::testing::ShellRun;
+using uspdit::testing::run_shell;
 
 // Launches `args` on np ranks; each rank echoes its own exit code.
 CommandRun run_ranks(int np, const std::string& args) {
-  return run_shell(
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 mpirun "
-      "--oversubscribe --bind-to none -np " +
-      std::to_string(np) + " sh -c '" USPDIT_BINARY " " + args +
-      "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"'");
+  return uspdit::testing::run_uspdit_ranks(np, args, 60);
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
+constexpr auto count = uspdit::testing::count_of;
 
 void expect_refused_on_every_rank(int np, const std::string& args, const std::string& message) {
   CommandRun r = run_ranks(np, args);

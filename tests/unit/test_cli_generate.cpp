@@ -3,13 +3,13 @@
 // is read, and leave no output file behind.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "binary_run.h"
 #include "io/json.h"
 #include "video/video_reader.h"
 #include "video/video_writer.h"
@@ -19,45 +19,24 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan_t2v";
 
-struct Run {
-  std::string output;
-  int status = -1;
-};
-
-Run run_ranks(int np, const std::string& args) {
-  const std::string cmd = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
-                          "mpirun --oversubscribe --bind-to none -np " + std::to_string(np) + " sh -c '" USPDIT_BINARY
-                          " generate " + args + "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"' 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int raw = pipe ? pclose(pipe) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+// `mpirun -np N uspdit generate ARGS`, each rank's exit line appended.
+uspdit::testing::ShellRun run_ranks(int np, const std::string& args) {
+  return uspdit::testing::run_uspdit_ranks(np, "generate " + args);
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
+constexpr auto count = uspdit::testing::count_of;
+constexpr auto fresh_dir = uspdit::testing::fresh_test_dir;
 
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-const std::string kTiny = " --prompt \"a cat\" --size 64*48 --frame_num 5 --sample_steps 2 --dtype fp32 --text-dtype fp32";
+const std::string kTiny =
+    " --prompt \"a cat\" --size 64*48 --frame_num 5 --sample_steps 2 --dtype fp32 --text-dtype fp32";
 
 TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
   if (!uspdit::video::mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   const auto dir = fresh_dir("generate_ok");
   const auto mp4 = dir + "/cat.mp4";
-  const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " +
-                                  mp4 + " --bench_output " + dir + "/results --warmup_steps 1 --n_repeats 2");
+  const auto r =
+      run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " + mp4 +
+                       " --bench_output " + dir + "/results --warmup_steps 1 --n_repeats 2");
   ASSERT_EQ(count(r.output, "exit=0"), 2) << r.output;
   const auto info = uspdit::video::video_info(mp4);
   EXPECT_EQ(info.frames, 5);
@@ -86,7 +65,8 @@ TEST(CliGenerate, TwoRanksWriteTheVideoAndTheBenchReport) {
       const auto& stages = *doc.find("ranks")->item(rank).find("stages");
       int64_t sent = 0;
       for (size_t i = 0; i < stages.size(); ++i) {
-        if (stages.item(i).find("name")->as_string() == "denoise") sent += stages.item(i).find("bytes_sent")->as_int();
+        if (stages.item(i).find("name")->as_string() == "denoise")
+          sent += stages.item(i).find("bytes_sent")->as_int();
         EXPECT_GT(stages.item(i).find("peak_rss_bytes")->as_int(), 0);
       }
       EXPECT_GT(sent, 0) << "rank " << rank;
@@ -99,8 +79,10 @@ TEST(CliGenerate, TiledDecodeWritesTheVideo) {
   if (!uspdit::video::mp4_supported()) GTEST_SKIP() << "built without FFmpeg (USPDIT_WITH_VIDEO)";
   const auto dir = fresh_dir("generate_tiled");
   const auto mp4 = dir + "/tiled.mp4";
-  const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ring_degree 2 --enable_tiling "
-                                  "--vae-tile-size 32 --vae-tile-stride 24 --enable_slicing --save_file " + mp4);
+  const auto r = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny +
+                                  " --ring_degree 2 --enable_tiling "
+                                  "--vae-tile-size 32 --vae-tile-stride 24 --enable_slicing --save_file " +
+                                  mp4);
   ASSERT_EQ(count(r.output, "exit=0"), 2) << r.output;
   EXPECT_EQ(uspdit::video::video_info(mp4).frames, 5);
 }
@@ -110,18 +92,23 @@ TEST(CliGenerate, TiledDecodeWritesTheVideo) {
 // (--comm host-staged, what ranks sharing a GPU use) as on plain MPI.
 TEST(CliGenerate, OffloadAndHostStagedGiveTheSameFrames) {
   const auto dir = fresh_dir("generate_offload");
-  const auto plain = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " +
-                                      dir + "/a.mp4 --save_frames " + dir + "/a");
+  const auto plain =
+      run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny + " --ulysses_degree 2 --save_file " + dir +
+                       "/a.mp4 --save_frames " + dir + "/a");
   ASSERT_EQ(count(plain.output, "exit=0"), 2) << plain.output;
-  const auto offload = run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny +
-                                        " --ulysses_degree 2 --comm host-staged --offload_model True --n_repeats 2 "
-                                        "--save_file " + dir + "/b.mp4 --save_frames " + dir + "/b");
+  const auto offload =
+      run_ranks(2, "--ckpt_dir " + kFixture + "/original" + kTiny +
+                       " --ulysses_degree 2 --comm host-staged --offload_model True --n_repeats 2 "
+                       "--save_file " +
+                       dir + "/b.mp4 --save_frames " + dir + "/b");
   ASSERT_EQ(count(offload.output, "exit=0"), 2) << offload.output;
-  EXPECT_EQ(count(offload.output, "load_dit:"), 2) << "the DiT is loaded again for the second run\n" << offload.output;
+  EXPECT_EQ(count(offload.output, "load_dit:"), 2) << "the DiT is loaded again for the second run\n"
+                                                   << offload.output;
   EXPECT_NE(offload.output.find("host-staged"), std::string::npos) << offload.output;
   int frames = 0;
   for (const auto& e : fs::directory_iterator(dir + "/a")) {
-    std::ifstream a(e.path(), std::ios::binary), b(dir + "/b/" + e.path().filename().string(), std::ios::binary);
+    std::ifstream a(e.path(), std::ios::binary),
+        b(dir + "/b/" + e.path().filename().string(), std::ios::binary);
     std::stringstream ta, tb;
     ta << a.rdbuf();
     tb << b.rdbuf();
@@ -217,27 +204,34 @@ TEST(CliGenerate, BadRequestsAreRefusedOnEveryRank) {
   expect_refused(2, ckpt + " --size 72*48 --frame_num 5", "multiples of 16", mp4);
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --ulysses_degree 4", "ulysses", mp4);
   expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --sample_solver ddim", "unipc", mp4);
-  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --guidance_scale five", "--guidance-scale needs a number", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --guidance_scale five",
+                 "--guidance-scale needs a number", mp4);
   expect_refused(2, ckpt + " --height 48 --width 6x --frame_num 5", "--width needs an integer", mp4);
-  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --enable_tiling --vae-tile-size 30", "multiples of 8", mp4);
+  expect_refused(2, ckpt + " --size 64*48 --frame_num 5 --enable_tiling --vae-tile-size 30", "multiples of 8",
+                 mp4);
   expect_refused(1, ckpt + " --size 64*48 --frame_num 5", "does not exist", dir + "/missing/x.mp4");
   // A checkpoint directory without its VAE and text encoder: both named in one line.
   const auto partial = fresh_dir("generate_partial");
   fs::copy_file(kFixture + "/original/config.json", partial + "/config.json");
-  expect_refused(2, " --ckpt_dir " + partial + " --prompt x --size 64*48 --frame_num 5", "Wan2.1_VAE.pth", mp4);
+  expect_refused(2, " --ckpt_dir " + partial + " --prompt x --size 64*48 --frame_num 5", "Wan2.1_VAE.pth",
+                 mp4);
   // A truncated VAE file: refused on every rank (before the text encoder and the DiT run).
   const auto broken = fresh_dir("generate_broken_vae");
   fs::copy(kFixture + "/original", broken, fs::copy_options::recursive);
   fs::resize_file(broken + "/Wan2.1_VAE.pth", 1000);
-  const auto r = run_ranks(2, " --ckpt_dir " + broken + " --prompt x --size 64*48 --frame_num 5 --ulysses_degree 2 "
-                                                       "--save_file " + mp4);
+  const auto r = run_ranks(2, " --ckpt_dir " + broken +
+                                  " --prompt x --size 64*48 --frame_num 5 --ulysses_degree 2 "
+                                  "--save_file " +
+                                  mp4);
   EXPECT_EQ(count(r.output, "exit=2"), 2) << r.output;
   EXPECT_GE(count(r.output, "Wan2.1_VAE.pth: truncated or corrupt"), 2) << r.output;
-  EXPECT_EQ(count(r.output, "encode_text"), 0) << "the VAE is checked before the text encoder runs\n" << r.output;
+  EXPECT_EQ(count(r.output, "encode_text"), 0) << "the VAE is checked before the text encoder runs\n"
+                                               << r.output;
   EXPECT_FALSE(fs::exists(mp4));
 
   // A truncated DiT file: refused before anything runs.
-  fs::copy_file(kFixture + "/original/Wan2.1_VAE.pth", broken + "/Wan2.1_VAE.pth", fs::copy_options::overwrite_existing);
+  fs::copy_file(kFixture + "/original/Wan2.1_VAE.pth", broken + "/Wan2.1_VAE.pth",
+                fs::copy_options::overwrite_existing);
   fs::resize_file(broken + "/diffusion_pytorch_model.safetensors", 5000);
   expect_refused(2, " --ckpt_dir " + broken + " --prompt x --size 64*48 --frame_num 5 --ulysses_degree 2",
                  "diffusion_pytorch_model.safetensors", mp4);

@@ -4,9 +4,7 @@
 // truncated VAE, a missing text_encoder_2) and bad values are refused with exit 2 on every rank,
 // naming the file or flag and the fix, before any weight is read.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "binary_run.h"
 #include "video/video_reader.h"
 
 namespace {
@@ -21,29 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kFixture = std::string(USPDIT_SOURCE_DIR) + "/tests/data/hv_t2v";
 
-struct Run {
-  std::string output;
-};
-
-Run run_ranks(int np, const std::string& args) {
-  const std::string cmd =
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
-      "mpirun --oversubscribe --bind-to none -np " +
-      std::to_string(np) + " sh -c '" USPDIT_BINARY " generate " + args +
-      "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"' 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  if (pipe) pclose(pipe);
-  return r;
+// `mpirun -np N uspdit generate ARGS`, each rank's exit line appended.
+uspdit::testing::ShellRun run_ranks(int np, const std::string& args) {
+  return uspdit::testing::run_uspdit_ranks(np, "generate " + args);
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
+constexpr auto count = uspdit::testing::count_of;
 
 // The tiny whole pipeline (tests/data/hv_t2v) copied as the release's ckpts/ (symlinked
 // tokenizers copied as files), or in the diffusers layout.

@@ -20,33 +20,17 @@
 #include <string>
 #include <vector>
 
+#include "binary_run.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 const std::string kWan = std::string(USPDIT_SOURCE_DIR) + "/tests/data/wan_t2v/original";
 
-struct Outcome {
-  std::string output;
-  double seconds = 0;
-};
-
-Outcome run_shell(const std::string& command) {
-  Outcome r;
-  const auto start = std::chrono::steady_clock::now();
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  if (pipe) pclose(pipe);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
-}
-
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
+using Outcome = uspdit::testing::ShellRun;
+using uspdit::testing::run_shell;
+constexpr auto count = uspdit::testing::count_of;
 
 // Files the cases point at: an empty file, a text file, a folder, a symlink loop, a folder with
 // a config.json that is a folder.

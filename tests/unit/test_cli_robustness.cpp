@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "binary_run.h"
 #include "video/video_writer.h"
 
 namespace {
@@ -122,18 +123,8 @@ bool all_gone(const std::vector<pid_t>& pids) {
   return false;
 }
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-  return n;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+constexpr auto count = uspdit::testing::count_of;
+constexpr auto fresh_dir = uspdit::testing::fresh_test_dir;
 
 // Every file under dir, recursively (temporaries included).
 std::vector<std::string> files_in(const std::string& dir) {

@@ -5,10 +5,7 @@
 // ranks is within 15 % of the RSS the run then measures.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "binary_run.h"
 #include "core/error.h"
 #include "planner/hardware_profiles.h"
 #include "planner/memory_model.h"
@@ -110,32 +108,12 @@ TEST(Preflight, RefusalGivesTheNumbersAndWhatWouldFit) {
 
 // ---- through the binary ----
 
-struct BinaryRun {
-  std::string output;
-  int status = -1;
-};
-
-BinaryRun run_ranks(int np, const std::string& args) {
-  const std::string cmd =
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
-      "mpirun --oversubscribe --bind-to none -np " +
-      std::to_string(np) + " sh -c '" USPDIT_BINARY " generate " + args +
-      "; echo \"rank=$OMPI_COMM_WORLD_RANK exit=$?\"' 2>&1";
-  BinaryRun r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int raw = pipe ? pclose(pipe) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+// `mpirun -np N uspdit generate ARGS`, each rank's exit line appended.
+uspdit::testing::ShellRun run_ranks(int np, const std::string& args) {
+  return uspdit::testing::run_uspdit_ranks(np, "generate " + args);
 }
 
-std::string fresh_dir(const std::string& name) {
-  const auto dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+constexpr auto fresh_dir = uspdit::testing::fresh_test_dir;
 
 const std::string kTinyWan = " --ckpt_dir " USPDIT_SOURCE_DIR
                              "/tests/data/wan_t2v/original --prompt \"a cat\" --size 64*48 --frame_num 9 "
@@ -143,7 +121,7 @@ const std::string kTinyWan = " --ckpt_dir " USPDIT_SOURCE_DIR
 
 TEST(PreflightBinary, ARunThatDoesNotFitExitsTwoOnEveryRankBeforeLoading) {
   const auto dir = fresh_dir("preflight_refused");
-  const BinaryRun run =
+  const auto run =
       run_ranks(2, kTinyWan + " --ulysses_degree 2 --max-memory-gib 0.01 --save_file " + dir + "/v.mp4");
   EXPECT_NE(run.output.find("rank=0 exit=2"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("rank=1 exit=2"), std::string::npos) << run.output;
@@ -153,11 +131,11 @@ TEST(PreflightBinary, ARunThatDoesNotFitExitsTwoOnEveryRankBeforeLoading) {
   EXPECT_EQ(run.output.find("load_vae"), std::string::npos) << "no stage may run:\n" << run.output;
   EXPECT_FALSE(fs::exists(dir + "/v.mp4"));
   // --skip-memory-check runs it anyway; a bad limit is a usage error.
-  const BinaryRun skipped =
+  const auto skipped =
       run_ranks(1, kTinyWan + " --max-memory-gib 0.01 --skip-memory-check --save_file " + dir + "/v.mp4");
   EXPECT_NE(skipped.output.find("rank=0 exit=0"), std::string::npos) << skipped.output;
   EXPECT_EQ(skipped.output.find("memory check"), std::string::npos) << skipped.output;
-  const BinaryRun bad = run_ranks(1, kTinyWan + " --max-memory-gib -3 --save_file " + dir + "/w.mp4");
+  const auto bad = run_ranks(1, kTinyWan + " --max-memory-gib -3 --save_file " + dir + "/w.mp4");
   EXPECT_NE(bad.output.find("--max-memory-gib must be a positive number"), std::string::npos) << bad.output;
   EXPECT_NE(bad.output.find("rank=0 exit=2"), std::string::npos) << bad.output;
 }
@@ -192,9 +170,8 @@ std::vector<double> measured_peaks_gib(const std::string& dir) {
 TEST(PreflightBinary, PredictedPeakOfTheTinyFixtureIsWithin15Percent) {
   for (int np : {1, 2}) {
     const auto dir = fresh_dir("preflight_measured_" + std::to_string(np));
-    const BinaryRun run =
-        run_ranks(np, kTinyWan + " --ulysses_degree " + std::to_string(np) + " --bench_output " + dir +
-                          "/results --save_file " + dir + "/v.mp4");
+    const auto run = run_ranks(np, kTinyWan + " --ulysses_degree " + std::to_string(np) + " --bench_output " +
+                                       dir + "/results --save_file " + dir + "/v.mp4");
     ASSERT_NE(run.output.find("rank=0 exit=0"), std::string::npos) << run.output;
     std::smatch m;
     ASSERT_TRUE(
@@ -205,6 +182,7 @@ TEST(PreflightBinary, PredictedPeakOfTheTinyFixtureIsWithin15Percent) {
     ASSERT_EQ(peaks.size(), static_cast<size_t>(np)) << run.output;
     const double measured = *std::max_element(peaks.begin(), peaks.end());
     EXPECT_GT(predicted, 0.1) << run.output;
+    EXPECT_GT(measured, 0.0) << "the bench report must carry each rank's peak RSS";
 #if !defined(__SANITIZE_ADDRESS__)
     // (Under ASan the measured RSS holds its shadow memory and the allocator's quarantine of
     // freed blocks, which a release build does not have: the model predicts release builds.)
@@ -260,21 +238,15 @@ TEST(TimeModel, UlyssesIsExposedAndRingHidesBehindAttention) {
   EXPECT_NEAR(one.compute_seconds / u8.compute_seconds, 8.0, 0.2);
 }
 
-BinaryRun run_plan(const std::string& flags) {
-  const std::string cmd = std::string(USPDIT_BINARY) + " plan " + flags + " 2>&1";
-  BinaryRun r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  r.status = pipe ? WEXITSTATUS(pclose(pipe)) : -1;
-  return r;
+uspdit::testing::ShellRun run_plan(const std::string& flags) {
+  return uspdit::testing::run_shell(std::string(USPDIT_BINARY) + " plan " + flags);
 }
 
 TEST(PlanBinary, JsonCarriesPredictionsAndMarksWhatDoesNotFit) {
   const std::string flags =
       "--model wan2.1-t2v-14b --gpus-per-node 4 --use_cfg_parallel --height 480 --width 832 --num_frames 81 "
       "--num_inference_steps 20 --gpu a100 --json --max-memory-gib ";
-  const BinaryRun roomy = run_plan(flags + "45");
+  const auto roomy = run_plan(flags + "45");
   ASSERT_EQ(roomy.status, 0) << roomy.output;
   for (const char* key :
        {"\"peak_memory_bytes\": ", "\"step_seconds\": ", "\"total_seconds\": ",
@@ -286,12 +258,12 @@ TEST(PlanBinary, JsonCarriesPredictionsAndMarksWhatDoesNotFit) {
   ASSERT_NE(rec, std::string::npos) << roomy.output;
   EXPECT_EQ(roomy.output.substr(roomy.output.find("\"fits\": ", rec), 12), "\"fits\": true") << roomy.output;
   // 14B in bf16 is 26.6 GiB of weights: 20 GiB fits nothing, and the reason says so.
-  const BinaryRun tight = run_plan(flags + "20");
+  const auto tight = run_plan(flags + "20");
   ASSERT_EQ(tight.status, 0) << tight.output;
   EXPECT_EQ(tight.output.find("\"fits\": true"), std::string::npos) << tight.output;
   EXPECT_NE(tight.output.find("none of the configurations fits in 20.0 GiB per rank"), std::string::npos)
       << tight.output;
-  const BinaryRun bad = run_plan("--model hunyuanvideo --gpu tpu");
+  const auto bad = run_plan("--model hunyuanvideo --gpu tpu");
   EXPECT_EQ(bad.status, kUsageExitCode);
   EXPECT_NE(bad.output.find("unknown --gpu 'tpu': use one of h100, h200, a100, mi300x, rtx4090, cpu"),
             std::string::npos)
@@ -308,8 +280,8 @@ TEST(PlanBinary, MeasuredLinksReplaceTheProfilesBandwidths) {
       {"kind": "p2p", "scope": "inter-node", "bandwidth_gbps": 0.5},
       {"kind": "p2p", "scope": "inter-node", "bandwidth_gbps": 2.0}]})";
   const std::string flags = "--model hunyuanvideo --gpus-per-node 8 --nodes 2 --json";
-  const BinaryRun datasheet = run_plan(flags);
-  const BinaryRun measured = run_plan(flags + " --links " + file);
+  const auto datasheet = run_plan(flags);
+  const auto measured = run_plan(flags + " --links " + file);
   ASSERT_EQ(measured.status, 0) << measured.output;
   EXPECT_NE(measured.output.find("links measured (" + file + ")"), std::string::npos) << measured.output;
   auto first_step = [](const std::string& out) {
@@ -317,7 +289,7 @@ TEST(PlanBinary, MeasuredLinksReplaceTheProfilesBandwidths) {
     return at == std::string::npos ? -1.0 : std::stod(out.substr(at + 16));
   };
   EXPECT_GT(first_step(measured.output), 2 * first_step(datasheet.output)) << measured.output;
-  const BinaryRun bad = run_plan(flags + " --links " + dir + "/missing.json");
+  const auto bad = run_plan(flags + " --links " + dir + "/missing.json");
   EXPECT_EQ(bad.status, kUsageExitCode);
   EXPECT_NE(bad.output.find("uspdit check --json"), std::string::npos) << bad.output;
 }
