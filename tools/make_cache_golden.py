@@ -15,6 +15,14 @@
   fbcache    diffusers' own First-Block Cache (transformer.enable_cache(FirstBlockCacheConfig))
              in stock WanPipeline on the tiny fixture, 50 steps, guidance 5: the decisions it takes
              per branch, recorded from the hook, with the distances (for the margin).
+  teacache_hunyuan  ali-vilab/TeaCache's HunyuanVideo forward (TeaCache4HunyuanVideo/
+             teacache_sample_video.py: indicator = double block 0's img_norm1 output modulated by
+             the shift/scale of its img_mod(vec), accumulated np.poly1d(coeffs)(mean|Δ| / mean|prev|),
+             step 0 and the last step computed, the residual over all blocks on the image tokens)
+             replayed inside stock HunyuanVideoPipeline on the tiny fixture (tests/data/hv_t2v/
+             diffusers), 50 steps, true CFG 3 with a negative prompt: one state per branch (the
+             reference has none: it is guidance-distilled), as the engine and LightX2V keep them.
+  fbcache_hunyuan  diffusers' First-Block Cache in the same HunyuanVideoPipeline run.
 
 Each pattern is a string per branch, one character per step: C computed, R reused.
 Regenerate: .venv-tools/bin/python tools/make_cache_golden.py   (see tools/README.md)
@@ -37,6 +45,13 @@ WAN_DIFFUSERS = ROOT / "tests" / "data" / "wan_t2v" / "diffusers"
 STEPS = 50
 REQUEST = dict(prompt="A cat walks on the grass, realistic style. 一只猫在草地上散步", height=48, width=64,
                num_frames=5, seed=42, guidance_scale=5.0, max_sequence_length=16)
+
+HV_DIFFUSERS = ROOT / "tests" / "data" / "hv_t2v" / "diffusers"
+# tests/data/hv_t2v's request and its stock "cfg" case (tools/make_hv_t2v_fixtures.py), at 50 steps.
+HV_REQUEST = dict(prompt="  A cat walks on the grass, realistic style.\n", negative_prompt="low quality, blurry",
+                  height=48, width=32, num_frames=17, seed=2027, guidance_scale=6.0, true_cfg_scale=3.0)
+# TeaCache4HunyuanVideo/teacache_sample_video.py (one set for every resolution)
+TEACACHE_HUNYUAN = [7.33226126e+02, -4.01131952e+02, 6.75869174e+01, -3.14987800e+00, 9.61237896e-02]
 
 TEACACHE_WAN = {  # (is_14b, use_ret_steps) -> coefficients, TeaCache4Wan2.1/teacache_generate.py
     (False, False): [2.39676752e+03, -1.31110545e+03, 2.01331979e+02, -8.29855975e+00, 1.37887774e-01],
@@ -146,13 +161,11 @@ def teacache_wan(indicators: torch.Tensor, coeffs, thresh: float, use_ret_steps:
             "min_margin": float(min(margins)) if margins else None}
 
 
-def fbcache_wan(thresh: float) -> dict:
-    from diffusers import FirstBlockCacheConfig, WanPipeline
+def record_fbcache(run) -> dict:
+    """Runs `run` with diffusers' First-Block Cache hook recording each decision per cache context
+    (cond / uncond) and the distance it compared; the pattern per branch and the smallest margin."""
     from diffusers.hooks import first_block_cache as fbc
-    pipe = WanPipeline.from_pretrained(str(WAN_DIFFUSERS), torch_dtype=torch.float32)
-    pipe.set_progress_bar_config(disable=True)
-    pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=thresh))
-    log: list[tuple[str, bool, float | None]] = []
+    log: list[tuple[str, bool, float | None, float]] = []
     original = fbc.FBCHeadBlockHook._should_compute_remaining_blocks
 
     def recording(self, residual):
@@ -161,31 +174,139 @@ def fbcache_wan(thresh: float) -> dict:
         prev = state.head_block_residual
         diff = None if prev is None else ((residual - prev).abs().mean() / prev.abs().mean()).item()
         decision = original(self, residual)
-        log.append((context, decision, diff))
+        log.append((context, decision, diff, self.threshold))
         return decision
 
     fbc.FBCHeadBlockHook._should_compute_remaining_blocks = recording
     try:
-        r = REQUEST
-        pipe(prompt=r["prompt"], height=r["height"], width=r["width"], num_frames=r["num_frames"],
-             num_inference_steps=STEPS, guidance_scale=r["guidance_scale"], max_sequence_length=r["max_sequence_length"],
-             generator=torch.Generator().manual_seed(r["seed"]), output_type="latent")
+        run()
     finally:
         fbc.FBCHeadBlockHook._should_compute_remaining_blocks = original
     pattern = {"cond": "", "uncond": ""}
     margins = []
-    for context, decision, diff in log:
+    for context, decision, diff, thresh in log:
         pattern[context] += "C" if decision else "R"
         if diff is not None:
             margins.append(abs(diff - thresh))
-    return {"threshold": thresh, "cond": pattern["cond"], "uncond": pattern["uncond"], "min_margin": min(margins)}
+    return {"cond": pattern["cond"], "uncond": pattern["uncond"], "min_margin": min(margins)}
+
+
+def fbcache_wan(thresh: float) -> dict:
+    from diffusers import FirstBlockCacheConfig, WanPipeline
+    pipe = WanPipeline.from_pretrained(str(WAN_DIFFUSERS), torch_dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=thresh))
+    r = REQUEST
+
+    def run():
+        pipe(prompt=r["prompt"], height=r["height"], width=r["width"], num_frames=r["num_frames"],
+             num_inference_steps=STEPS, guidance_scale=r["guidance_scale"], max_sequence_length=r["max_sequence_length"],
+             generator=torch.Generator().manual_seed(r["seed"]), output_type="latent")
+
+    return dict({"threshold": thresh}, **record_fbcache(run))
+
+
+_HV_PIPE = None
+
+
+def hv_pipeline():
+    """Stock HunyuanVideoPipeline on the fixture folder, loaded as make_hv_t2v_fixtures.py does
+    (the Llama tokenizer built by AutoTokenizer from tokenizer.json)."""
+    global _HV_PIPE
+    if _HV_PIPE is None:
+        from diffusers import HunyuanVideoPipeline
+        from transformers import AutoTokenizer
+        tokenizer = AutoTokenizer.from_pretrained(str(HV_DIFFUSERS / "tokenizer"))
+        _HV_PIPE = HunyuanVideoPipeline.from_pretrained(str(HV_DIFFUSERS), tokenizer=tokenizer, dtype=torch.float32)
+        _HV_PIPE.set_progress_bar_config(disable=True)
+    return _HV_PIPE
+
+
+def run_hv(pipe) -> None:
+    r = HV_REQUEST
+    with torch.no_grad():
+        pipe(prompt=r["prompt"], negative_prompt=r["negative_prompt"], height=r["height"], width=r["width"],
+             num_frames=r["num_frames"], num_inference_steps=STEPS, guidance_scale=r["guidance_scale"],
+             true_cfg_scale=r["true_cfg_scale"], generator=torch.Generator().manual_seed(r["seed"]),
+             output_type="latent")
+
+
+class TeaCacheHunyuanStack(torch.nn.Module):
+    """Stands in for the transformer's whole block stack (double blocks, then single blocks) and
+    decides as TeaCache4HunyuanVideo's forward does between the embeddings and the final layer.
+    The pipeline calls cond then uncond each step, so the call's parity is its branch."""
+
+    def __init__(self, double, single, thresh: float, steps: int, branches: int):
+        super().__init__()
+        self.blocks = list(double) + list(single)
+        self.first = double[0]
+        self.thresh, self.steps, self.branches = thresh, steps, branches
+        self.poly = np.poly1d(TEACACHE_HUNYUAN)
+        self.calls = 0
+        self.state = [{"acc": 0.0, "prev": None, "residual": None} for _ in range(branches)]
+        self.pattern = [""] * branches
+        self.margins: list[float] = []
+
+    def forward(self, img, txt, temb, *rest):
+        b, cnt = self.calls % self.branches, self.calls // self.branches
+        self.calls += 1
+        s = self.state[b]
+        # modulate(img_norm1(img), shift=img_mod1_shift, scale=img_mod1_scale): diffusers'
+        # AdaLayerNormZero norm1 returns exactly that as its first output.
+        modulated = self.first.norm1(img, emb=temb)[0]
+        if cnt == 0 or cnt == self.steps - 1:
+            calc = True
+            s["acc"] = 0.0
+        else:
+            prev = s["prev"]
+            s["acc"] += self.poly(((modulated - prev).abs().mean() / prev.abs().mean()).cpu().item())
+            self.margins.append(abs(s["acc"] - self.thresh))
+            calc = s["acc"] >= self.thresh
+            if calc:
+                s["acc"] = 0.0
+        s["prev"] = modulated
+        if calc:
+            inp = img.clone()
+            for block in self.blocks:
+                img, txt = block(img, txt, temb, *rest)
+            s["residual"] = img - inp
+        else:
+            img = img + s["residual"]
+        self.pattern[b] += "C" if calc else "R"
+        return img, txt
+
+
+def teacache_hunyuan(thresh: float) -> dict:
+    pipe = hv_pipeline()
+    dit = pipe.transformer
+    double, single = dit.transformer_blocks, dit.single_transformer_blocks
+    stack = TeaCacheHunyuanStack(double, single, thresh, STEPS, 2)
+    dit.transformer_blocks, dit.single_transformer_blocks = torch.nn.ModuleList([stack]), torch.nn.ModuleList()
+    try:
+        run_hv(pipe)
+    finally:
+        dit.transformer_blocks, dit.single_transformer_blocks = double, single
+    assert stack.calls == 2 * STEPS
+    return {"threshold": thresh, "cond": stack.pattern[0], "uncond": stack.pattern[1],
+            "min_margin": float(min(stack.margins))}
+
+
+def fbcache_hunyuan(thresh: float) -> dict:
+    from diffusers import FirstBlockCacheConfig
+    pipe = hv_pipeline()
+    pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=thresh))
+    try:
+        pattern = record_fbcache(lambda: run_hv(pipe))
+    finally:
+        pipe.transformer.disable_cache()
+    return dict({"threshold": thresh}, **pattern)
 
 
 def main() -> int:
     import diffusers
     torch.manual_seed(0)
     ratios = published_ratios()
-    golden: dict = {"magcache": {}, "teacache_wan": {}, "fbcache_wan": {}}
+    golden: dict = {"magcache": {}, "teacache_wan": {}, "fbcache_wan": {}, "teacache_hunyuan": {}, "fbcache_hunyuan": {}}
     for name, (r, e, k) in {"wan_1.3B_E0.12_K4": ("wan_1_3b", 0.12, 4), "wan_14B_E0.24_K6": ("wan_14b", 0.24, 6),
                             "wan_1.3B_E0.06_K3": ("wan_1_3b", 0.06, 3), "wan_14B_E0.06_K3": ("wan_14b", 0.06, 3)}.items():
         golden["magcache"][name] = magcache_wan(ratios[r], STEPS, e, k, 0.2)
@@ -204,9 +325,18 @@ def main() -> int:
     golden["teacache_wan"]["ret_true_0.2"] = teacache_wan(e0, TEACACHE_WAN[(False, True)], 0.2, True)
     for thresh in (0.05, 0.2, 0.3):
         golden["fbcache_wan"][f"threshold_{thresh}"] = fbcache_wan(thresh)
+    # HunyuanVideo's indicators read the image tokens, so these follow the sampled trajectory.
+    # TeaCache's default 0.15 already reuses about a quarter of the forwards on the tiny model;
+    # 0.4 reuses over half. First-Block Cache's default 0.05 computes every step (the random
+    # model's first-block residual moves by more than 5% a step); 0.6 reuses 40 of 100.
+    for thresh in (0.15, 0.4):
+        golden["teacache_hunyuan"][f"threshold_{thresh}"] = teacache_hunyuan(thresh)
+    for thresh in (0.05, 0.6):
+        golden["fbcache_hunyuan"][f"threshold_{thresh}"] = fbcache_hunyuan(thresh)
 
     OUT.mkdir(parents=True, exist_ok=True)
     meta = {"request": dict(REQUEST, steps=STEPS, folder="tests/data/wan_t2v/diffusers"), "timesteps": timesteps,
+            "request_hunyuan": dict(HV_REQUEST, steps=STEPS, folder="tests/data/hv_t2v/diffusers"),
             "versions": {"python": platform.python_version(), "torch": torch.__version__,
                          "diffusers": diffusers.__version__, "numpy": np.__version__}}
     (OUT / "golden.json").write_text(json.dumps(dict(golden, meta=meta), indent=1, ensure_ascii=False) + "\n")
