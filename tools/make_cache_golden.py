@@ -23,6 +23,9 @@
              diffusers), 50 steps, true CFG 3 with a negative prompt: one state per branch (the
              reference has none: it is guidance-distilled), as the engine and LightX2V keep them.
   fbcache_hunyuan  diffusers' First-Block Cache in the same HunyuanVideoPipeline run.
+             Both HunyuanVideo kinds also keep the distance compared at each step per branch
+             (cond_distance / uncond_distance, null where none is), for the test to measure how
+             near the engine's indicator is to the reference's.
 
 Each pattern is a string per branch, one character per step: C computed, R reused.
 Regenerate: .venv-tools/bin/python tools/make_cache_golden.py   (see tools/README.md)
@@ -183,12 +186,15 @@ def record_fbcache(run) -> dict:
     finally:
         fbc.FBCHeadBlockHook._should_compute_remaining_blocks = original
     pattern = {"cond": "", "uncond": ""}
+    distance: dict[str, list[float | None]] = {"cond": [], "uncond": []}
     margins = []
     for context, decision, diff, thresh in log:
         pattern[context] += "C" if decision else "R"
+        distance[context].append(diff)
         if diff is not None:
             margins.append(abs(diff - thresh))
-    return {"cond": pattern["cond"], "uncond": pattern["uncond"], "min_margin": min(margins)}
+    return {"cond": pattern["cond"], "uncond": pattern["uncond"], "min_margin": min(margins),
+            "cond_distance": distance["cond"], "uncond_distance": distance["uncond"]}
 
 
 def fbcache_wan(thresh: float) -> dict:
@@ -203,7 +209,8 @@ def fbcache_wan(thresh: float) -> dict:
              num_inference_steps=STEPS, guidance_scale=r["guidance_scale"], max_sequence_length=r["max_sequence_length"],
              generator=torch.Generator().manual_seed(r["seed"]), output_type="latent")
 
-    return dict({"threshold": thresh}, **record_fbcache(run))
+    record = record_fbcache(run)
+    return {"threshold": thresh, **{k: v for k, v in record.items() if not k.endswith("_distance")}}
 
 
 _HV_PIPE = None
@@ -245,6 +252,7 @@ class TeaCacheHunyuanStack(torch.nn.Module):
         self.calls = 0
         self.state = [{"acc": 0.0, "prev": None, "residual": None} for _ in range(branches)]
         self.pattern = [""] * branches
+        self.distance: list[list[float | None]] = [[] for _ in range(branches)]
         self.margins: list[float] = []
 
     def forward(self, img, txt, temb, *rest):
@@ -254,12 +262,14 @@ class TeaCacheHunyuanStack(torch.nn.Module):
         # modulate(img_norm1(img), shift=img_mod1_shift, scale=img_mod1_scale): diffusers'
         # AdaLayerNormZero norm1 returns exactly that as its first output.
         modulated = self.first.norm1(img, emb=temb)[0]
+        distance = None
         if cnt == 0 or cnt == self.steps - 1:
             calc = True
             s["acc"] = 0.0
         else:
             prev = s["prev"]
-            s["acc"] += self.poly(((modulated - prev).abs().mean() / prev.abs().mean()).cpu().item())
+            distance = ((modulated - prev).abs().mean() / prev.abs().mean()).cpu().item()
+            s["acc"] += self.poly(distance)
             self.margins.append(abs(s["acc"] - self.thresh))
             calc = s["acc"] >= self.thresh
             if calc:
@@ -273,6 +283,7 @@ class TeaCacheHunyuanStack(torch.nn.Module):
         else:
             img = img + s["residual"]
         self.pattern[b] += "C" if calc else "R"
+        self.distance[b].append(distance)
         return img, txt
 
 
@@ -288,7 +299,8 @@ def teacache_hunyuan(thresh: float) -> dict:
         dit.transformer_blocks, dit.single_transformer_blocks = double, single
     assert stack.calls == 2 * STEPS
     return {"threshold": thresh, "cond": stack.pattern[0], "uncond": stack.pattern[1],
-            "min_margin": float(min(stack.margins))}
+            "min_margin": float(min(stack.margins)), "cond_distance": stack.distance[0],
+            "uncond_distance": stack.distance[1]}
 
 
 def fbcache_hunyuan(thresh: float) -> dict:

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -70,14 +72,12 @@ class HunyuanCacheRun {
     noise_ = pipe_->initial_noise(request);
   }
 
-  // "cond/uncond", one character per step.
-  std::string pattern(const CacheFlags& flags) {
+  CacheRecord record(const CacheFlags& flags) {
     auto hv = hv_request_;
     hv.cache = hunyuan_cache_config(flags, hv.height, hv.steps);
     const auto request = pipeline::to_t2v_request(hv, fixture_.dit);
     pipe_->denoise(request, text_, noise_, request.steps, nullptr);
-    const auto& record = pipe_->last_cache_record();
-    return record.pattern.at(0) + "/" + record.pattern.at(1);
+    return pipe_->last_cache_record();
   }
 
  private:
@@ -89,6 +89,20 @@ class HunyuanCacheRun {
   pipeline::PromptEmbeddings text_;
   at::Tensor noise_;
 };
+
+// Largest |ours − reference| / reference over the steps where the reference measured a distance;
+// a step measured by one side only fails the test (and reads as infinite).
+double distance_error(const std::vector<double>& ours, const io::Json& reference) {
+  EXPECT_EQ(ours.size(), reference.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < std::min(ours.size(), reference.size()); ++i) {
+    const auto& r = reference.item(i);
+    EXPECT_EQ(std::isnan(ours[i]), r.is_null()) << "step " << i;
+    if (std::isnan(ours[i]) != r.is_null()) return std::numeric_limits<double>::infinity();
+    if (!r.is_null()) worst = std::max(worst, std::abs(ours[i] - r.as_number()) / r.as_number());
+  }
+  return worst;
+}
 
 TEST(StepCacheGolden, TeaCacheAndFirstBlockCacheOnTheTinyHunyuanVideoEqualTheReplay) {
   HunyuanCacheRun run;
@@ -107,10 +121,17 @@ TEST(StepCacheGolden, TeaCacheAndFirstBlockCacheOnTheTinyHunyuanVideoEqualTheRep
     CacheFlags flags;
     flags.method = c.method;
     flags.threshold = g.find("threshold")->as_number();
-    const auto pattern = run.pattern(flags);
+    const auto record = run.record(flags);
+    const auto pattern = record.pattern.at(0) + "/" + record.pattern.at(1);
     EXPECT_EQ(pattern, expected);
-    std::printf("[cache] hunyuan %s %s, 50 steps: %s (%d reused)\n", c.kind, c.name, pattern.c_str(),
-                static_cast<int>(std::count(pattern.begin(), pattern.end(), 'R')));
+    // The distances the decisions read, next to the reference's: the patterns above hold while
+    // these stay far inside the golden's min_margin (the nearest decision to its threshold).
+    const double error = std::max(distance_error(record.distance.at(0), *g.find("cond_distance")),
+                                  distance_error(record.distance.at(1), *g.find("uncond_distance")));
+    EXPECT_LE(error, 1e-4);
+    std::printf(
+        "[cache] hunyuan %s %s, 50 steps: %s (%lld reused), distances within %.1e of the reference's\n",
+        c.kind, c.name, pattern.c_str(), static_cast<long long>(record.reused()), error);
   }
 }
 
