@@ -2,7 +2,8 @@
 // logic replayed by tools/make_cache_golden.py (tests/data/cache/golden.json) — MagCache on the
 // published ratios for Wan and HunyuanVideo, TeaCache and First-Block Cache on the tiny Wan
 // fixture over 50 steps with both CFG branches — plus the flags, the model defaults, and what a
-// reused row receives when the branches of one batch decide differently.
+// reused row receives when the branches of one batch decide differently. HunyuanVideo's TeaCache and
+// First-Block Cache goldens: test_step_cache_hunyuan.cpp.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
