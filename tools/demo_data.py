@@ -126,10 +126,11 @@ def render(spec: ClipSpec, frames: int = FRAMES, size: int = SIZE) -> np.ndarray
     return out
 
 
-def batch(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str]]:
-    """n clips [n, 3, frames, size, size] (the VAE's layout) and their captions."""
+def batch(rng: np.random.Generator, n: int, frames: int = FRAMES) -> tuple[np.ndarray, list[str]]:
+    """n clips [n, 3, frames, size, size] (the VAE's layout) and their captions. Fewer frames than
+    FRAMES: the clip's first `frames` frames (the motion at its full speed)."""
     specs = [random_spec(rng) for _ in range(n)]
-    clips = np.stack([render(s).transpose(3, 0, 1, 2) for s in specs])
+    clips = np.stack([render(s)[:frames].transpose(3, 0, 1, 2) for s in specs])
     return clips, [caption(s) for s in specs]
 
 

@@ -7,7 +7,8 @@ captions such as "a red circle moving right", generated on the fly from a seed.
 
 Model: the Wan 2.1 architecture at tiny widths, all from diffusers/transformers:
   VAE   AutoencoderKLWan (z_dim 16, as Wan's latent statistics need; base_dim --vae-base-dim),
-        trained on reconstruction (L1 + MSE) with a small KL term; afterwards its latent
+        trained on reconstruction (L1 + MSE, the shape's pixels weighted FG_WEIGHT times) with a
+        small KL term, on single frames, then 9-frame clips, then 17-frame clips; afterwards its latent
         statistics are folded into quant_conv / post_quant_conv so that its latents follow Wan
         2.1's latents_mean / latents_std — the normalisation every Wan loader applies — and the
         DiT sees unit-scale latents.
@@ -21,10 +22,11 @@ Model: the Wan 2.1 architecture at tiny widths, all from diffusers/transformers:
         guidance works with either.
 
 Stages (each can be run alone with --stage; the state lives in --work):
-  vae      train the VAE                                   -> work/vae.pt
+  vae      train the VAE: single frames, then 9-frame clips -> work/vae.pt
+  vae17    then whole 17-frame clips                        -> work/vae17.pt
   latents  fold the statistics, encode a pool of clips     -> work/pool.pt
   dit      train the DiT on the pool                       -> work/dit.pt, work/loss.json
-  export   Wan's original layout + model card inputs        -> --out
+  export   Wan's original layout, model card, defaults     -> --out, and pictures -> --docs
 
     .venv-tools/bin/python tools/train_demo.py --out models/demo-shapes-t2v        # the whole run
     .venv-tools/bin/python tools/train_demo.py --smoke --out /tmp/demo             # minutes, checks the wiring
@@ -59,6 +61,11 @@ import transformers  # noqa: E402
 from diffusers import AutoencoderKLWan, WanTransformer3DModel  # noqa: E402
 
 ROOT = HERE.parent
+# Sampling the model was trained for; export writes it as the folder's generate_defaults.json.
+GENERATE_DEFAULTS = {"name": "demo-shapes-t2v", "size": "64*64", "frame_num": 17, "sample_steps": 20,
+                     "sample_shift": 3.0, "sample_guide_scale": 5.0, "sample_solver": "unipc", "dtype": "fp32",
+                     "trained_sizes": ["64*64"]}
+FG_WEIGHT = 20.0  # the shape's pixels against the background's in the VAE loss
 TEXT_LEN = 32  # tokens per caption (the tiny tokenizer splits words into several pieces)
 TOKENIZER = ROOT / "tests" / "data" / "wan_t2v" / "original" / "google" / "umt5-xxl"
 
@@ -108,28 +115,58 @@ class TextEncoder:
 # ---- stage 1: the VAE ----
 
 
-def train_vae(vae: AutoencoderKLWan, steps: int, batch: int, seed: int, kl_weight: float) -> list[float]:
+def train_vae(vae: AutoencoderKLWan, phases: list[tuple[int, int, int, float]], seed: int,
+              kl_weight: float) -> list[float]:
+    """phases: (steps, batch, frames, lr). Images first (frames 1: the spatial code, 17x cheaper a
+    sample than a clip), then short clips (9 = 1 + 4 + 4 frames: the first chunk and two temporally
+    compressed ones, so the causal cache from one compressed chunk to the next is trained; with 5
+    frames only, latent frames 2.. of a 17-frame clip decoded to noise)."""
     rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(vae.parameters(), lr=1e-3, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.05)
     gen = torch.Generator().manual_seed(seed)
     losses = []
     vae.train()
-    for step in range(steps):
-        x = torch.from_numpy(demo_data.batch(rng, batch)[0])
-        post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
-        rec = vae.decode(z).sample
-        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
-        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + kl_weight * kl
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if step % 50 == 0 or step == steps - 1:
-            log(f"vae step {step}/{steps}: loss {np.mean(losses[-50:]):.4f}")
+    for steps, batch, frames, lr in phases:
+        opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
+        for step in range(steps):
+            x = torch.from_numpy(demo_data.batch(rng, batch, frames)[0])
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
+            rec = vae.decode(z).sample
+            kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+            # The shape covers ~4 % of the pixels: unweighted, the VAE learns to draw the background
+            # alone and stays there (tried: 900 steps of 17-frame clips, no shape decoded). Pixels
+            # brighter than the dark background (every shape colour has a channel above 0.85)
+            # weigh FG_WEIGHT times more.
+            weight = 1.0 + (FG_WEIGHT - 1.0) * (x.amax(dim=1, keepdim=True) > -0.5).float()
+            err = rec - x
+            loss = (weight * (err.abs() + err.pow(2))).mean() / weight.mean() + kl_weight * kl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            if step % 100 == 0 or step == steps - 1:
+                log(f"vae ({frames} frame(s), batch {batch}) step {step}/{steps}: loss {np.mean(losses[-100:]):.4f}")
     return losses
+
+
+@torch.no_grad()
+def save_reconstructions(vae: AutoencoderKLWan, seed: int, path: Path) -> float:
+    """Four held-out clips over their reconstructions (frames 0, 4, 8, 12, 16); returns the mean
+    absolute error on the shapes' pixels."""
+    from PIL import Image
+
+    vae.eval()
+    x, _ = demo_data.batch(np.random.default_rng(seed), 4)
+    rec = vae.decode(vae.encode(torch.from_numpy(x)).latent_dist.mean).sample.clamp(-1, 1).numpy()
+    fg = np.repeat(x.max(axis=1, keepdims=True) > -0.5, 3, axis=1)
+    rows = [np.concatenate([np.concatenate([v[i][:, f] for f in range(0, x.shape[2], 4)], axis=2)
+                            for v in (x, rec)], axis=1) for i in range(4)]
+    img = np.concatenate(rows, axis=1).transpose(1, 2, 0)
+    Image.fromarray(((img + 1) * 127.5).round().clip(0, 255).astype(np.uint8)).save(path)
+    vae.train()
+    return float(np.abs(rec - x)[fg].mean())
 
 
 # ---- stage 2: normalisation and the latent pool ----
@@ -267,30 +304,135 @@ def export(vae, dit, text: TextEncoder, cfg: dict, out: Path, card: dict) -> Non
     vae_fx.save_vae_original(vae, out / "Wan2.1_VAE.pth")
     shutil.copytree(TOKENIZER, out / "google" / "umt5-xxl")
     dit_fx.write_json(out / "training.json", card)
+    # What `uspdit generate` uses where no flag is given (src/pipeline/model_defaults.h).
+    dit_fx.write_json(out / "generate_defaults.json", GENERATE_DEFAULTS)
+
+
+MODEL_CARD = """# demo-shapes-t2v
+
+A tiny text-to-video model trained by this project, so that the first `uspdit generate` draws what
+its prompt says on any CPU in seconds. It is Wan 2.1's architecture (Wan-VAE, umt5 text encoder,
+Wan DiT) at toy widths, saved in Wan-AI's original release layout: `uspdit generate --ckpt_dir`
+loads it exactly as it loads `Wan-AI/Wan2.1-T2V-1.3B`, and it is what `uspdit generate` uses
+without `--ckpt_dir`.
+
+## What it draws
+
+One shape — **circle, square or triangle** — in one of six colours — **red, green, blue, yellow,
+magenta, cyan** — moving **left, right, up or down** over a dark background: 64×64 pixels, 17
+frames (about 1 s at 16 fps). Prompts name the three in plain words: "a red circle moving right",
+"one blue square slides up", "the cyan triangle drifting left". Nothing else: other words are
+ignored or confuse it, other sizes are outside what it saw.
+
+```sh
+build/uspdit generate --prompt "a yellow triangle moving down" --save_strip strip.png
+mpirun -np 2 build/uspdit generate --prompt "a magenta square slides left" --ulysses_degree 2
+```
+
+`generate_defaults.json` gives what it was trained for: {defaults}.
+
+How well: `tests/unit/test_demo_model.cpp` draws 24 prompt/seed pairs (every colour with every
+direction) on 1 rank, 2 ranks and CFG-parallel and reads them back with a detector. What the
+shipped weights reach, the sample grid, the losses and the VAE's reconstructions:
+[`docs/demo_model/`](../../docs/demo_model/README.md). Known limit of this recipe: the tiny VAE
+decodes the shapes as soft blobs, so colour and direction follow the prompt far more often than
+the shape does.
+
+## Training
+
+Data: `tools/demo_data.py` draws each clip from a seed (never stored): shape, colour, direction,
+size (radius 6–9 px), start point and travel (22–34 px, inside the frame), caption phrasing.
+
+| part | what | parameters |
+|---|---|---|
+| VAE | `AutoencoderKLWan`, base_dim {vae_dim}, z_dim 16, no attention; L1 + MSE with the shape's pixels weighted {fg}×, KL {kl}; {vae_image_steps} steps on single frames (batch {vae_image_batch}), then {vae_steps} on {vae_frames}-frame clips (batch {vae_batch}), then {vae17_steps} on whole 17-frame clips; its latent mean/std folded into quant_conv/post_quant_conv so the latents follow Wan 2.1's `latents_mean`/`latents_std` | {vae_params} |
+| text | umt5 encoder at tiny width (tests' sentencepiece tokenizer), random and frozen, {text_len} tokens | {text_params} |
+| DiT | `WanTransformer3DModel`, dim {dit_dim}, {dit_layers} layers, patch 1×2×2; flow matching as Wan trains it (x_t = (1−σ)x₀ + σε, target ε − x₀, σ shifted by {shift}), 10 % of captions dropped to "" or Wan's negative prompt; {dit_steps} steps of batch {dit_batch} over {pool} encoded clips | {dit_params} |
+
+Time on 2 CPU cores ({cpu}): {times}; **{total_min:.1f} min in all**.
+Versions: {versions}.
+
+Retrain it from scratch (deterministic on one machine and thread count):
+
+```sh
+.venv-tools/bin/python tools/train_demo.py          # writes models/demo-shapes-t2v and docs/demo_model/
+```
+"""
+
+
+def write_model_card(out: Path, card: dict, params: dict) -> None:
+    a = card["args"]
+    times = ", ".join(f"{k} {v / 60:.1f} min" for k, v in card["seconds"].items())
+    text = MODEL_CARD.format(
+        defaults=json.dumps(GENERATE_DEFAULTS), vae_dim=a["vae_base_dim"], fg=FG_WEIGHT, kl=a["kl_weight"],
+        vae_image_steps=a["vae_image_steps"], vae_image_batch=a["vae_image_batch"], vae_steps=a["vae_steps"],
+        vae_frames=a["vae_frames"], vae_batch=a["vae_batch"], vae17_steps=a["vae17_steps"], text_len=TEXT_LEN, dit_dim=a["dit_dim"],
+        dit_layers=a["dit_layers"], shift=a["shift"], dit_steps=a["dit_steps"], dit_batch=a["dit_batch"],
+        pool=a["pool"], cpu=card["cpu"], times=times, total_min=card["total_seconds"] / 60,
+        versions=", ".join(f"{k} {v}" for k, v in card["versions"].items()),
+        **{k: f"{v / 1e3:.0f} k" for k, v in params.items()})
+    (out / "README.md").write_text(text)
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def plot_losses(work: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    losses = json.loads((work / "loss.json").read_text())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, key, title in ((axes[0], "vae", "VAE (images, 9-frame clips, 17-frame clips)"), (axes[1], "dit", "DiT (flow matching)")):
+        y = np.array(losses[key])
+        k = max(1, len(y) // 200)
+        smooth = np.convolve(y, np.ones(k) / k, mode="valid")
+        ax.plot(y, color="0.8", linewidth=0.5)
+        ax.plot(np.arange(len(smooth)) + k // 2, smooth, color="C0")
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "demo-shapes-t2v")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "train_demo")
-    ap.add_argument("--stage", choices=["all", "vae", "latents", "dit", "export"], default="all")
+    ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "demo_model",
+                    help="loss curves, sample grid and VAE reconstructions")
+    ap.add_argument("--stage", choices=["all", "vae", "vae17", "latents", "dit", "export"], default="all")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vae-base-dim", type=int, default=12)
-    ap.add_argument("--vae-steps", type=int, default=1200)
+    ap.add_argument("--vae-image-steps", type=int, default=3000, help="VAE steps on single frames")
+    ap.add_argument("--vae-image-batch", type=int, default=4)
+    ap.add_argument("--vae-steps", type=int, default=1000, help="VAE steps on short clips, after the images")
     ap.add_argument("--vae-batch", type=int, default=2)
+    ap.add_argument("--vae-frames", type=int, default=9, help="frames of those clips (4n+1; 9: two compressed chunks, so the causal cache from one compressed chunk to the next is trained too)")
+    ap.add_argument("--vae-lr", type=float, default=2e-3)
+    ap.add_argument("--vae17-steps", type=int, default=400, help="VAE steps on whole 17-frame clips, last")
     ap.add_argument("--kl-weight", type=float, default=1e-4)
-    ap.add_argument("--pool", type=int, default=6144, help="clips encoded once for the DiT")
-    ap.add_argument("--dit-dim", type=int, default=64)
+    ap.add_argument("--pool", type=int, default=4096, help="clips encoded once for the DiT")
+    ap.add_argument("--dit-dim", type=int, default=128)
     ap.add_argument("--dit-layers", type=int, default=4)
-    ap.add_argument("--dit-steps", type=int, default=12000)
+    ap.add_argument("--dit-steps", type=int, default=6500)
     ap.add_argument("--dit-batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--shift", type=float, default=3.0)
     ap.add_argument("--smoke", action="store_true", help="a few steps of each stage: checks the wiring only")
     args = ap.parse_args()
     if args.smoke:
-        args.vae_steps, args.pool, args.dit_steps = 4, 64, 10
+        args.vae_image_steps, args.vae_steps, args.vae17_steps, args.pool, args.dit_steps = 4, 4, 2, 64, 10
+        args.docs = args.work / "docs"  # never over the shipped model's pictures
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     work = args.work
@@ -302,12 +444,37 @@ def main() -> int:
     vae = build_vae(args.vae_base_dim, args.seed)
     if run("vae"):
         t = time.time()
-        losses = train_vae(vae, args.vae_steps, args.vae_batch, args.seed + 1, args.kl_weight)
+        phases = [(args.vae_image_steps, args.vae_image_batch, 1, args.vae_lr),
+                  (args.vae_steps, args.vae_batch, args.vae_frames, args.vae_lr / 2)]
+        losses = train_vae(vae, phases, args.seed + 1, args.kl_weight)
         torch.save({"state": vae.state_dict(), "losses": losses}, work / "vae.pt")
+        err = save_reconstructions(vae, args.seed + 7, work / "vae_reconstructions.png")
+        log(f"vae: mean abs error on the shapes' pixels {err:.3f} (work/vae_reconstructions.png)")
         timings["vae"] = time.time() - t
+        (work / "timings.json").write_text(json.dumps(timings, indent=1))
     else:
         vae.load_state_dict(torch.load(work / "vae.pt")["state"])
     vae.eval()
+    if args.stage == "vae":
+        return 0
+
+    # The whole 17-frame clip last: with 9-frame clips only, the last latent frame (frames 13-16)
+    # came out smeared (colours mixed, a triangle a blob) — it is one more cache hop than trained.
+    if run("vae17"):
+        t = time.time()
+        losses = train_vae(vae, [(args.vae17_steps, args.vae_batch, demo_data.FRAMES, args.vae_lr / 4)],
+                           args.seed + 8, args.kl_weight)
+        torch.save({"state": vae.state_dict(), "losses": torch.load(work / "vae.pt")["losses"] + losses},
+                   work / "vae17.pt")
+        err = save_reconstructions(vae, args.seed + 7, work / "vae_reconstructions.png")
+        log(f"vae, 17 frames: mean abs error on the shapes' pixels {err:.3f} (work/vae_reconstructions.png)")
+        timings["vae17"] = time.time() - t
+        (work / "timings.json").write_text(json.dumps(timings, indent=1))
+    else:
+        vae.load_state_dict(torch.load(work / "vae17.pt")["state"])
+    vae.eval()
+    if args.stage == "vae17":
+        return 0
 
     if run("latents"):
         t = time.time()
@@ -315,6 +482,9 @@ def main() -> int:
         pool = encode_pool(vae, args.seed + 3, args.pool)
         torch.save({"vae": vae.state_dict(), "stats": stats, **pool}, work / "pool.pt")
         timings["latents"] = time.time() - t
+        (work / "timings.json").write_text(json.dumps(timings, indent=1))
+    if args.stage == "latents":
+        return 0
     pool = torch.load(work / "pool.pt")
     vae.load_state_dict(pool["vae"])  # the folded VAE
     log(f"pool: {len(pool['captions'])} clips, latent std {float(pool['latents'].std()):.3f}")
@@ -327,7 +497,7 @@ def main() -> int:
         t = time.time()
         losses = train_dit(dit, text, pool, args.dit_steps, args.dit_batch, args.lr, args.shift, args.seed + 6)
         torch.save({"state": dit.state_dict()}, work / "dit.pt")
-        (work / "loss.json").write_text(json.dumps({"dit": losses, "vae": torch.load(work / "vae.pt")["losses"]}))
+        (work / "loss.json").write_text(json.dumps({"dit": losses, "vae": torch.load(work / "vae17.pt")["losses"]}))
         timings["dit"] = time.time() - t
     else:
         dit.load_state_dict(torch.load(work / "dit.pt")["state"])
@@ -342,11 +512,18 @@ def main() -> int:
         card = {"script": "tools/train_demo.py", "args": {k: (str(v) if isinstance(v, Path) else v)
                                                            for k, v in vars(args).items()},
                 "seconds": timings, "total_seconds": sum(timings.values()), "dit_config": cfg,
-                "text_len": TEXT_LEN, "sampling": {"shift": args.shift, "guidance": 5.0},
+                "text_len": TEXT_LEN, "sampling": {"shift": args.shift, "guidance": 5.0}, "cpu": cpu_model(),
                 "versions": {"python": platform.python_version(), "torch": torch.__version__,
                              "diffusers": diffusers.__version__, "transformers": transformers.__version__}}
         export(vae, dit, text, cfg, args.out, card)
-        log(f"wrote {args.out} and {work / 'samples.png'} ({time.time() - started:.0f} s this run)")
+        count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        write_model_card(args.out, card, {"vae_params": count(vae), "text_params": count(text.model),
+                                          "dit_params": count(dit)})
+        args.docs.mkdir(parents=True, exist_ok=True)
+        plot_losses(work, args.docs / "loss.png")
+        for name in ("samples.png", "samples.txt", "vae_reconstructions.png"):
+            shutil.copy(work / name, args.docs / name)
+        log(f"wrote {args.out} and {args.docs}/ ({time.time() - started:.0f} s this run)")
     return 0
 
 

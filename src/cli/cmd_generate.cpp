@@ -3,7 +3,8 @@
 // generate.py names for Wan 2.1, sample_video.py's for HunyuanVideo — and this command does the
 // rest, the same for every family:
 //   --ulysses_degree/--ulysses_size U --ring_degree/--ring_size R --use_cfg_parallel   (mesh)
-//   --save_frames DIR --save_video_tensor FILE --bench_output DIR --warmup_steps N --n_repeats N --serial-vae
+//   --save_frames DIR --save_video_tensor FILE --save_strip FILE.png --bench_output DIR --warmup_steps N
+//   --n_repeats N --serial-vae
 //   --text-encoder-on-every-rank --no-progress --fps --crf --threads --device --comm --timeout
 // and the step-cache flags (cache/cache_flags.h), which each family resolves to its reference's
 // numbers.
@@ -30,6 +31,7 @@
 #include "parallel/runtime.h"
 #include "pipeline/bench_report.h"
 #include "pipeline/family_registry.h"
+#include "pipeline/model_defaults.h"
 #include "pipeline/t2v_pipeline.h"
 #include "video/video_writer.h"
 
@@ -72,7 +74,13 @@ std::string timestamp() {
 
 int run_generate(Args& args) {
   // Where the model is: Wan's --ckpt_dir, xDiT's --model, sample_video.py's --model-base.
-  const auto location = args.get_any({"ckpt-dir", "model", "model-base"});
+  // Without one: the project's demo model (pipeline/model_defaults.h), so that
+  // `uspdit generate --prompt "a red circle moving right"` alone draws something.
+  auto location = args.get_any({"ckpt-dir", "model", "model-base"});
+  if (!location) {
+    const auto demo = pipeline::default_model_dir("");
+    if (!demo.empty()) location = demo;
+  }
   parallel::ParallelDegrees degrees;
   degrees.ulysses = static_cast<int>(args.get_int_any({"ulysses-degree", "ulysses-size"}, 1));
   degrees.ring = static_cast<int>(args.get_int_any({"ring-degree", "ring-size"}, 1));
@@ -81,6 +89,8 @@ int run_generate(Args& args) {
   // The decoded video before 8-bit rounding (float32 [1, 3, F, H, W], key "video"): runs on
   // different meshes are compared with it to a tolerance, which PNG frames cannot show.
   const std::string tensor_file = args.get_string("save-video-tensor", "");
+  // Every 4th frame side by side in one PNG: the motion at a glance (README, model card).
+  const std::string strip_file = args.get_string("save-strip", "");
   const std::string bench_dir = args.get_string("bench-output", "");
   pipeline::T2vSettings settings;
   settings.warmup_steps = static_cast<int>(args.get_int("warmup-steps", 0));
@@ -94,8 +104,9 @@ int run_generate(Args& args) {
   const auto memory_check = read_memory_check_flags(args);
   read_collective_timeout(args);
   require(location.has_value(),
-          "--ckpt_dir DIR (HunyuanVideo: --model-base DIR) is required: the model folder; `uspdit generate "
-          "--help` lists the flags");
+          "--ckpt_dir DIR (HunyuanVideo: --model-base DIR) is required: the model folder (the demo model "
+          "models/demo-shapes-t2v, used without it, is not beside this binary; set USPDIT_DEFAULT_MODEL "
+          "to its folder); `uspdit generate --help` lists the flags");
   require(settings.warmup_steps >= 0 && settings.n_repeats >= 1,
           "--warmup_steps must be >= 0 and --n_repeats >= 1");
 
@@ -131,6 +142,10 @@ int run_generate(Args& args) {
           "--save_file " + output +
               ": this uspdit is built without FFmpeg (CMake USPDIT_WITH_VIDEO), so it "
               "cannot write mp4; rebuild with FFmpeg's -dev packages installed");
+  if (!strip_file.empty()) {
+    require(fs::path(strip_file).extension() == ".png",
+            "--save_strip " + strip_file + ": the strip is a .png");
+  }
   if (!tensor_file.empty()) {
     require(fs::path(tensor_file).extension() == ".safetensors",
             "--save_video_tensor " + tensor_file + ": the tensor is written as .safetensors");
@@ -144,7 +159,11 @@ int run_generate(Args& args) {
       core::probe_writable_directory(core::nearest_existing(frames_dir), "--save_frames " + frames_dir);
     }
     if (!tensor_file.empty()) {
-      core::probe_writable_directory(fs::path(tensor_file).parent_path(), "--save_video_tensor " + tensor_file);
+      core::probe_writable_directory(fs::path(tensor_file).parent_path(),
+                                     "--save_video_tensor " + tensor_file);
+    }
+    if (!strip_file.empty()) {
+      core::probe_writable_directory(fs::path(strip_file).parent_path(), "--save_strip " + strip_file);
     }
     if (!bench_dir.empty()) {
       core::probe_writable_directory(core::nearest_existing(bench_dir), "--bench_output " + bench_dir);
@@ -176,8 +195,10 @@ int run_generate(Args& args) {
     video::write_mp4(output, rgb, mp4);
     if (!frames_dir.empty()) video::write_png_frames(frames_dir, rgb);
     if (!tensor_file.empty()) io::write_safetensors(tensor_file, {{"video", video.to(at::kFloat)}});
+    if (!strip_file.empty()) video::write_png_image(strip_file, video::frame_strip(rgb, 4));
   });
-  log::info("wrote " + output + (frames_dir.empty() ? "" : " and PNG frames in " + frames_dir));
+  log::info("wrote " + output + (frames_dir.empty() ? "" : " and PNG frames in " + frames_dir) +
+            (strip_file.empty() ? "" : ", the frame strip " + strip_file));
 
   const auto ranks = pipeline::gather_stage_records(world, pipe.record());
   if (!bench_dir.empty()) {

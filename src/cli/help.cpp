@@ -16,12 +16,13 @@ const FlagHelp kComm{{"comm"},
                      "how GPU tensors travel between ranks (CPU tensors always use MPI)",
                      "$USPDIT_COMM, else auto"};
 // Why 300: parallel/watchdog.h.
-const FlagHelp kTimeout{{"timeout"},
-                        "SECONDS",
-                        "abort the whole job, naming the collective, step, block and the ranks that did not arrive, when "
-                        "one collective waits longer (exit 124); a 720p Wan 14B step's collectives take seconds even on "
-                        "1 Gb/s, the margin is for one rank's slower loading; 0 = never",
-                        "300"};
+const FlagHelp kTimeout{
+    {"timeout"},
+    "SECONDS",
+    "abort the whole job, naming the collective, step, block and the ranks that did not arrive, when "
+    "one collective waits longer (exit 124); a 720p Wan 14B step's collectives take seconds even on "
+    "1 Gb/s, the margin is for one rank's slower loading; 0 = never",
+    "300"};
 const FlagHelp kThreads{{"threads"}, "N", "intra-op CPU threads per rank; 0 keeps libtorch's choice", "0"};
 const FlagHelp kUlysses{{"ulysses-degree", "ulysses-size"},
                         "U",
@@ -36,7 +37,7 @@ const FlagHelp kJoint{{"joint-strategy"},
 CommandHelp generate_help() {
   CommandHelp h;
   h.usage =
-      "uspdit generate --ckpt_dir DIR --prompt TEXT [flags]   (HunyuanVideo: --model-base DIR, "
+      "uspdit generate [--ckpt_dir DIR] --prompt TEXT [flags]   (HunyuanVideo: --model-base DIR, "
       "sample_video.py's flags)";
   h.about =
       "Text to video: the model family is found from the folder, and each family reads its reference\n"
@@ -48,13 +49,17 @@ CommandHelp generate_help() {
       "--dtype bf16 sets the text encoder and the DiT (--text-dtype overrides the text encoder);\n"
       "the VAE and sampler run in fp32.\n"
       "HunyuanVideo: the release's ckpts/ samples as sample_video.py, a diffusers folder as\n"
-      "HunyuanVideoPipeline with its scheduler_config.json; --schedule picks the other.";
+      "HunyuanVideoPipeline with its scheduler_config.json; --schedule picks the other.\n"
+      "Without --ckpt_dir: the project's demo model, models/demo-shapes-t2v (one coloured circle,\n"
+      "square or triangle moving left/right/up/down: try --prompt \"a red circle moving right\").\n"
+      "A model folder may carry generate_defaults.json (size, frame_num, sample_steps, sample_shift,\n"
+      "sample_guide_scale, sample_solver): its model's own defaults, used where no flag is given.";
   h.sections.push_back(
       {"every model",
        {{{"ckpt-dir", "model", "model-base"},
          "DIR",
          "the model folder (original release or -Diffusers)",
-         "required"},
+         "models/demo-shapes-t2v ($USPDIT_DEFAULT_MODEL)"},
         kUlysses,
         kRing,
         {{"use-cfg-parallel"},
@@ -67,6 +72,7 @@ CommandHelp generate_help() {
          "also write the decoded video before 8-bit rounding (float32 [1, 3, F, H, W], key \"video\"), to "
          "compare runs on different meshes to a tolerance",
          "none"},
+        {{"save-strip"}, "FILE.png", "also write every 4th frame side by side as one PNG", "none"},
         {{"bench-output"}, "DIR", "write a benchmark JSON report into DIR", "none"},
         {{"warmup-steps"}, "N", "denoising steps run and discarded before the timed run", "0"},
         {{"n-repeats"}, "N", "timed repetitions of the whole generation", "1"},
@@ -82,7 +88,8 @@ CommandHelp generate_help() {
         {{"crf"}, "N", "H.264 quality, lower is better", "the model's (Wan 10, HunyuanVideo 25)"},
         kThreads,
         kDevice,
-        kComm, kTimeout}});
+        kComm,
+        kTimeout}});
   h.sections.push_back(
       {"step caching (every model; the same video on every mesh)",
        {{{"cache"}, "none|teacache|magcache|fbcache", "skip DiT steps whose input barely changed", "none"},
@@ -178,7 +185,8 @@ CommandHelp forward_help() {
         kRing,
         kThreads,
         kDevice,
-        kComm, kTimeout}});
+        kComm,
+        kTimeout}});
   return h;
 }
 
@@ -273,7 +281,8 @@ CommandHelp check_help() {
          "treat ranks [kN, (k+1)N) as node k (testing only: the links are not real)",
          "0 (the real nodes)"},
         kDevice,
-        kComm, kTimeout}});
+        kComm,
+        kTimeout}});
   h.after = "exit code: 0 nothing flagged, 3 a link or a setting was flagged, 2 bad flags, 1 failure";
   return h;
 }
@@ -301,7 +310,8 @@ CommandHelp bench_attn_help() {
                          {{"verify"}, "", "compare with single-rank attention", "off"},
                          kThreads,
                          kDevice,
-                         kComm, kTimeout}});
+                         kComm,
+                         kTimeout}});
   return h;
 }
 
@@ -333,7 +343,8 @@ CommandHelp bench_dit_help() {
         {{"warmup"}, "N", "untimed steps first", "1"},
         kThreads,
         kDevice,
-        kComm, kTimeout}});
+        kComm,
+        kTimeout}});
   return h;
 }
 

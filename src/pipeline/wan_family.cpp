@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <optional>
+#include <tuple>
 
 #include "cache/cache_flags.h"
 #include "core/dtype.h"
@@ -169,11 +170,16 @@ class WanT2vJob final : public T2vJob {
   WanT2vJob(core::Args& args, std::string ckpt_dir) : ckpt_dir_(std::move(ckpt_dir)) {
     task_ = args.get("task");
     request_.prompt = args.get_string("prompt", "");
-    request_.negative_prompt = args.get_string("negative-prompt", "");
-    if (const auto size = args.get("size")) parse_wan_size(*size, request_.width, request_.height);
-    request_.width = args.get_int("width", request_.width);
-    request_.height = args.get_int("height", request_.height);
-    request_.frames = args.get_int_any({"frame-num", "num-frames"}, 81);
+    negative_prompt_ = args.get("negative-prompt");
+    if (const auto size = args.get("size")) {
+      int64_t w = 0, h = 0;
+      parse_wan_size(*size, w, h);
+      size_flag_ = {w, h};
+    }
+    if (args.has("width")) width_flag_ = args.get_int("width", 0);
+    if (args.has("height")) height_flag_ = args.get_int("height", 0);
+    if (args.has("frame-num") || args.has("num-frames"))
+      frames_flag_ = args.get_int_any({"frame-num", "num-frames"}, 0);
     // Solver, shift and steps: the flag when given, else the folder's scheduler (check_files).
     if (const auto steps = args.get_any({"sample-steps", "num-inference-steps"})) {
       sampling_flags_.steps = parse_steps(*steps);
@@ -183,16 +189,17 @@ class WanT2vJob final : public T2vJob {
     }
     sampling_flags_.solver = args.get_any({"sample-solver", "solver"});
     sampling_flags_.schedule = args.get("schedule");
-    request_.guide_scale = args.get_double_any({"sample-guide-scale", "guidance-scale"}, 5.0);
+    if (args.has("sample-guide-scale") || args.has("guidance-scale")) {
+      guide_scale_flag_ = args.get_double_any({"sample-guide-scale", "guidance-scale"}, 5.0);
+    }
     request_.seed = args.get_int_any({"base-seed", "seed"}, 0);
     request_.text_len = args.get_int_any({"text-len", "max-sequence-length"}, 0);
     save_file_ = args.get_string("save-file", "");
     // --dtype sets every stage that computes in it; a stage's own flag overrides it.
-    dit_dtype_ = parse_dtype(args.get_string("dtype", "bf16"));
-    const auto text_dtype = args.get_any({"text-dtype", "t5-dtype"});
-    text_dtype_ = text_dtype ? parse_dtype(*text_dtype) : dit_dtype_;
-    text_dtype_from_ = text_dtype ? "--text-dtype" : (args.has("dtype") ? "--dtype" : "default");
-    dit_dtype_from_ = args.has("dtype") ? "--dtype" : "default";
+    // (resolved in check_files: the folder's generate_defaults.json may name the model's dtype)
+    if (const auto dtype = args.get("dtype")) dtype_flag_ = parse_dtype(*dtype);
+    if (const auto text_dtype = args.get_any({"text-dtype", "t5-dtype"}))
+      text_dtype_flag_ = parse_dtype(*text_dtype);
     // xDiT's --enable_tiling: diffusers-style tiles (approximate, less memory); sizes in pixels.
     const VaeTiling tiling{args.get_int("vae-tile-size", 256), args.get_int("vae-tile-stride", 192)};
     if (args.flag("enable-tiling")) tiling_ = tiling;
@@ -222,8 +229,10 @@ class WanT2vJob final : public T2vJob {
     files_ = locate_wan_t2v_files(ckpt_dir_, overrides_);
     const auto dit = models::wan::locate_wan_checkpoint(files_.dit);
     dit_config_ = dit.config;
-    sampling_ = choose_wan_sampling(ckpt_dir_, files_.layout, sampling_flags_);
+    defaults_ = read_model_defaults(ckpt_dir_);
+    sampling_ = choose_wan_sampling(ckpt_dir_, files_.layout, sampling_flags_, defaults_);
     sampling_.apply(request_);
+    apply_folder_defaults();
     // Opening a checkpoint reads only its index (safetensors header, zip directory): cheap, and
     // it catches truncated or corrupt weight files now rather than after the text encoder ran.
     dit_params_ = count_parameters(*io::open_checkpoint(dit.weights_dir));
@@ -240,19 +249,19 @@ class WanT2vJob final : public T2vJob {
   }
 
   int heads() const override { return static_cast<int>(dit_config_.num_heads); }
-  std::string model_label() const override { return "Wan 2.1 " + request_.task; }
+  std::string model_label() const override { return defaults_.name.value_or("Wan 2.1 " + request_.task); }
   std::string no_guidance_hint() const override {
     return "--use_cfg_parallel needs classifier-free guidance: --sample_guide_scale 1 has a single branch";
   }
   T2vRequest request() const override { return to_t2v_request(request_); }
   std::string output_path() const override {
     if (!save_file_.empty()) return save_file_;
-    return "wan_" + request_.task + "_" + std::to_string(request_.width) + "x" +
+    return defaults_.name.value_or("wan_" + request_.task) + "_" + std::to_string(request_.width) + "x" +
            std::to_string(request_.height) + "x" + std::to_string(request_.frames) + "_seed" +
            std::to_string(request_.seed) + ".mp4";
   }
   std::string describe() const override {
-    return "Wan 2.1 " + request_.task + " from " + ckpt_dir_ + " (" + files_.layout + " layout), " +
+    return model_label() + " from " + ckpt_dir_ + " (" + files_.layout + " layout), " +
            std::to_string(request_.width) + "x" + std::to_string(request_.height) + ", " +
            std::to_string(request_.frames) + " frames, " + std::to_string(request_.steps) + " steps";
   }
@@ -261,11 +270,18 @@ class WanT2vJob final : public T2vJob {
         sampling_.log_line(), "dtypes: text encoder " + dtype_name(text_dtype_) + " (" + text_dtype_from_ +
                                   "), DiT " + dtype_name(dit_dtype_) + " (" + dit_dtype_from_ +
                                   "), VAE fp32 (always), sampler fp32 (always)"};
+    if (!from_folder_.empty()) {
+      std::string which;
+      for (const auto& what : from_folder_) which += (which.empty() ? "" : ", ") + what;
+      lines.push_back("model defaults: " + which + " from " + defaults_.file + " (a flag overrides each)");
+    }
     if (request_.cache.enabled()) lines.push_back(request_.cache.describe());
     return lines;
   }
   std::vector<std::string> notes() const override {
-    const auto warning = untrained_size_warning(request_);
+    const auto warning = defaults_.trained_sizes.empty()
+                             ? untrained_size_warning(request_)
+                             : untrained_size_warning(request_, model_label(), defaults_.trained_sizes);
     return warning.empty() ? std::vector<std::string>{} : std::vector<std::string>{warning};
   }
   BenchConfig bench_config() const override {
@@ -316,8 +332,42 @@ class WanT2vJob final : public T2vJob {
   }
 
  private:
+  // Size, length, guidance, negative prompt and dtypes: the flag, else the folder's
+  // generate_defaults.json, else generate.py's (1280*720, 81 frames, guidance 5, Wan's negative
+  // prompt, bf16).
+  void apply_folder_defaults() {
+    if (size_flag_) {
+      std::tie(request_.width, request_.height) = *size_flag_;
+    } else if (defaults_.width) {
+      request_.width = *defaults_.width, request_.height = *defaults_.height;
+    }
+    request_.width = width_flag_.value_or(request_.width);
+    request_.height = height_flag_.value_or(request_.height);
+    request_.frames = frames_flag_.value_or(defaults_.frames.value_or(81));
+    request_.guide_scale = guide_scale_flag_.value_or(defaults_.guide_scale.value_or(5.0));
+    request_.negative_prompt = negative_prompt_.value_or(defaults_.negative_prompt.value_or(""));
+    const auto folder_dtype =
+        defaults_.dtype ? std::optional<at::ScalarType>(parse_dtype(*defaults_.dtype)) : std::nullopt;
+    dit_dtype_ = dtype_flag_.value_or(folder_dtype.value_or(at::kBFloat16));
+    dit_dtype_from_ = dtype_flag_ ? "--dtype" : folder_dtype ? defaults_.source() : "default";
+    text_dtype_ = text_dtype_flag_.value_or(dit_dtype_);
+    text_dtype_from_ = text_dtype_flag_ ? "--text-dtype" : dit_dtype_from_;
+    from_folder_.clear();
+    if (!size_flag_ && !width_flag_ && !height_flag_ && defaults_.width) from_folder_.push_back("size");
+    if (!frames_flag_ && defaults_.frames) from_folder_.push_back("frames");
+    if (!guide_scale_flag_ && defaults_.guide_scale) from_folder_.push_back("guidance");
+    if (!negative_prompt_ && defaults_.negative_prompt) from_folder_.push_back("negative prompt");
+  }
+
   std::string ckpt_dir_;
   std::optional<std::string> task_;
+  std::optional<std::pair<int64_t, int64_t>> size_flag_;
+  std::optional<int64_t> width_flag_, height_flag_, frames_flag_;
+  std::optional<double> guide_scale_flag_;
+  std::optional<at::ScalarType> dtype_flag_, text_dtype_flag_;
+  std::optional<std::string> negative_prompt_;
+  ModelDefaults defaults_;
+  std::vector<std::string> from_folder_;  // settings that came from generate_defaults.json
   WanT2vRequest request_;
   WanSamplingFlags sampling_flags_;
   WanSamplingChoice sampling_;

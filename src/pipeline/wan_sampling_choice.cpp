@@ -25,7 +25,7 @@ void WanSamplingChoice::apply(WanT2vRequest& request) const {
 }
 
 WanSamplingChoice choose_wan_sampling(const std::string& ckpt_dir, const std::string& layout,
-                                      const WanSamplingFlags& flags) {
+                                      const WanSamplingFlags& flags, const ModelDefaults& defaults) {
   WanSamplingChoice c;
   if (flags.schedule) {
     c.reference = sampling::parse_schedule_reference(*flags.schedule);
@@ -50,6 +50,13 @@ WanSamplingChoice choose_wan_sampling(const std::string& ckpt_dir, const std::st
     c.num_train_timesteps = config.num_train_timesteps;
     c.final_sigma_zero = config.final_sigma_zero;
   }
+  // The model's own defaults: what it was trained to sample with.
+  if (defaults.solver) {
+    c.solver = sampling::parse_solver(*defaults.solver);
+    c.solver_from = defaults.source();
+  }
+  if (defaults.shift) c.shift = *defaults.shift, c.shift_from = defaults.source();
+  if (defaults.steps) c.steps = *defaults.steps, c.steps_from = defaults.source();
   if (flags.solver) {
     c.solver = sampling::parse_solver(*flags.solver);
     c.solver_from = "flag";

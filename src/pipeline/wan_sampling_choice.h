@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "pipeline/model_defaults.h"
 #include "pipeline/wan_t2v_request.h"
 #include "sampling/schedule.h"
 
@@ -27,7 +28,8 @@ struct WanSamplingChoice {
   int steps = 50;
   int num_train_timesteps = 1000;
   bool final_sigma_zero = true;
-  // "flag", "folder" or "default" (with what in the folder, e.g. "folder: flow_shift").
+  // "flag", "folder" or "default" (with what in the folder, e.g. "folder: flow_shift" or
+  // "folder: generate_defaults.json").
   std::string reference_from, solver_from, shift_from, steps_from;
 
   // "sampling: reference diffusers (folder: diffusers layout), solver unipc (folder:
@@ -39,8 +41,10 @@ struct WanSamplingChoice {
 // `ckpt_dir` of `layout`. Following diffusers, ckpt_dir/scheduler/scheduler_config.json (when it
 // exists) gives solver and shift; following the original, generate.py's defaults do. Defaults
 // where neither folder nor flag says: unipc, shift 5 (generate.py's), 50 steps.
+// The folder's generate_defaults.json (model_defaults.h), when it has one, comes between the
+// scheduler config and the flags.
 // Throws UsageError for a bad flag value or a scheduler config diffusers' reference cannot follow.
 WanSamplingChoice choose_wan_sampling(const std::string& ckpt_dir, const std::string& layout,
-                                      const WanSamplingFlags& flags);
+                                      const WanSamplingFlags& flags, const ModelDefaults& defaults = {});
 
 }  // namespace uspdit::pipeline

@@ -78,4 +78,15 @@ std::string untrained_size_warning(const WanT2vRequest& r) {
          "); expect lower quality";
 }
 
+std::string untrained_size_warning(const WanT2vRequest& r, const std::string& model,
+                                   const std::vector<std::pair<int64_t, int64_t>>& trained) {
+  std::string list;
+  for (const auto& [w, h] : trained) {
+    if (w == r.width && h == r.height) return "";
+    list += (list.empty() ? "" : ", ") + std::to_string(w) + "*" + std::to_string(h);
+  }
+  return "size " + std::to_string(r.width) + "*" + std::to_string(r.height) + " is not one " + model +
+         " was trained on (" + list + "); expect lower quality";
+}
+
 }  // namespace uspdit::pipeline

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cache/cache_config.h"
 #include "sampling/scheduler.h"
@@ -54,5 +56,8 @@ void validate(const WanT2vRequest& request);
 
 // "" when the size is one Wan trained `task` on; otherwise a warning to show the user.
 std::string untrained_size_warning(const WanT2vRequest& request);
+// The same against a model's own list of (width, height) (its generate_defaults.json).
+std::string untrained_size_warning(const WanT2vRequest& request, const std::string& model,
+                                   const std::vector<std::pair<int64_t, int64_t>>& trained);
 
 }  // namespace uspdit::pipeline

@@ -11,11 +11,12 @@
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "core/device.h"
 #include "core/error.h"
-#include "core/temporaries.h"
 #include "core/log.h"
+#include "core/temporaries.h"
 #include "video/ffmpeg_util.h"
 
 #ifndef USPDIT_NO_VIDEO
@@ -386,6 +387,32 @@ void write_png_frames(const std::string& dir, const at::Tensor& rgb8) {
     if (created) fs::remove(root, ec);  // only if empty
     throw;
   }
+}
+
+at::Tensor frame_strip(const at::Tensor& rgb8, int64_t step) {
+  check_rgb8(rgb8, "frame_strip");
+  require(step >= 1, "frame_strip: the step between frames must be >= 1");
+  const at::Tensor frames = core::to_host(rgb8);
+  std::vector<int64_t> picked;
+  for (int64_t i = 0; i < frames.size(0); i += step) picked.push_back(i);
+  if (picked.back() != frames.size(0) - 1) picked.push_back(frames.size(0) - 1);
+  constexpr int64_t kGap = 2;  // pixels of black between frames
+  const int64_t h = frames.size(1), w = frames.size(2), n = static_cast<int64_t>(picked.size());
+  at::Tensor strip = at::zeros({h, n * w + (n - 1) * kGap, 3}, frames.options());
+  for (int64_t k = 0; k < n; ++k) strip.narrow(1, k * (w + kGap), w).copy_(frames[picked[k]]);
+  return strip;
+}
+
+void write_png_image(const std::string& path, const at::Tensor& rgb8_image) {
+  require(rgb8_image.defined() && rgb8_image.dim() == 3 && rgb8_image.size(2) == 3 &&
+              rgb8_image.scalar_type() == at::kByte,
+          "write_png_image: expected [H, W, 3] uint8");
+  check_output_directory(path, "picture");
+  const at::Tensor image = core::to_host(rgb8_image).contiguous();
+  write_atomically(path, [&](const std::string& tmp) {
+    write_png(tmp, image.data_ptr<uint8_t>(), static_cast<int>(image.size(1)),
+              static_cast<int>(image.size(0)));
+  });
 }
 
 }  // namespace uspdit::video

@@ -53,6 +53,13 @@ bool mp4_supported();
 // rgb8: [T, H, W, 3] uint8.
 void write_png_frames(const std::string& dir, const at::Tensor& rgb8);
 
+// Frames 0, step, 2·step, ... (and the last) side by side with a 2-pixel gap: [H, N·W + gaps, 3]
+// uint8, one picture that shows the motion of a short clip (README, model card).
+at::Tensor frame_strip(const at::Tensor& rgb8, int64_t step = 4);
+
+// One [H, W, 3] uint8 image as a PNG file, atomically.
+void write_png_image(const std::string& path, const at::Tensor& rgb8_image);
+
 // The name of frame i inside write_png_frames' directory: "frame_00042.png".
 std::string png_frame_name(int64_t index);
 

@@ -132,9 +132,9 @@ T2vSettings settings_of(const std::vector<std::string>& tokens, std::vector<std:
   core::Args args("generate", tokens);
   auto job = detect_family(kFixture + "/original", "auto").read_t2v_job(args, kFixture + "/original");
   T2vSettings settings;
-  job->apply_settings(settings, core::host_device());
   job->check_files();
   job->validate();
+  job->apply_settings(settings, core::host_device());  // after check_files, as generate does
   if (lines != nullptr) *lines = job->startup_lines();
   return settings;
 }
