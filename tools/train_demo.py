@@ -442,37 +442,32 @@ def main() -> int:
     timings = json.loads((work / "timings.json").read_text()) if (work / "timings.json").exists() else {}
 
     vae = build_vae(args.vae_base_dim, args.seed)
-    if run("vae"):
-        t = time.time()
-        phases = [(args.vae_image_steps, args.vae_image_batch, 1, args.vae_lr),
-                  (args.vae_steps, args.vae_batch, args.vae_frames, args.vae_lr / 2)]
-        losses = train_vae(vae, phases, args.seed + 1, args.kl_weight)
-        torch.save({"state": vae.state_dict(), "losses": losses}, work / "vae.pt")
-        err = save_reconstructions(vae, args.seed + 7, work / "vae_reconstructions.png")
-        log(f"vae: mean abs error on the shapes' pixels {err:.3f} (work/vae_reconstructions.png)")
-        timings["vae"] = time.time() - t
-        (work / "timings.json").write_text(json.dumps(timings, indent=1))
-    else:
-        vae.load_state_dict(torch.load(work / "vae.pt")["state"])
-    vae.eval()
+
+    def vae_stage(stage: str, phases: list, seed: int, before: str | None) -> None:
+        """Trains `phases` (or loads the stage's result), saving work/<stage>.pt with the losses of
+        every VAE stage so far and the reconstructions picture."""
+        if run(stage):
+            t = time.time()
+            losses = train_vae(vae, phases, seed, args.kl_weight)
+            if before is not None:
+                losses = torch.load(work / f"{before}.pt")["losses"] + losses
+            torch.save({"state": vae.state_dict(), "losses": losses}, work / f"{stage}.pt")
+            err = save_reconstructions(vae, args.seed + 7, work / "vae_reconstructions.png")
+            log(f"{stage}: mean abs error on the shapes' pixels {err:.3f} (work/vae_reconstructions.png)")
+            timings[stage] = time.time() - t
+            (work / "timings.json").write_text(json.dumps(timings, indent=1))
+        else:
+            vae.load_state_dict(torch.load(work / f"{stage}.pt")["state"])
+        vae.eval()
+
+    vae_stage("vae", [(args.vae_image_steps, args.vae_image_batch, 1, args.vae_lr),
+                      (args.vae_steps, args.vae_batch, args.vae_frames, args.vae_lr / 2)], args.seed + 1, None)
     if args.stage == "vae":
         return 0
-
     # The whole 17-frame clip last: with 9-frame clips only, the last latent frame (frames 13-16)
     # came out smeared (colours mixed, a triangle a blob) — it is one more cache hop than trained.
-    if run("vae17"):
-        t = time.time()
-        losses = train_vae(vae, [(args.vae17_steps, args.vae_batch, demo_data.FRAMES, args.vae_lr / 4)],
-                           args.seed + 8, args.kl_weight)
-        torch.save({"state": vae.state_dict(), "losses": torch.load(work / "vae.pt")["losses"] + losses},
-                   work / "vae17.pt")
-        err = save_reconstructions(vae, args.seed + 7, work / "vae_reconstructions.png")
-        log(f"vae, 17 frames: mean abs error on the shapes' pixels {err:.3f} (work/vae_reconstructions.png)")
-        timings["vae17"] = time.time() - t
-        (work / "timings.json").write_text(json.dumps(timings, indent=1))
-    else:
-        vae.load_state_dict(torch.load(work / "vae17.pt")["state"])
-    vae.eval()
+    vae_stage("vae17", [(args.vae17_steps, args.vae_batch, demo_data.FRAMES, args.vae_lr / 4)], args.seed + 8,
+              "vae")
     if args.stage == "vae17":
         return 0
 
