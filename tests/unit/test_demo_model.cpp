@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <png.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -65,15 +66,19 @@ struct Score {
 };
 
 // `ranks` ranks with `mesh` flags; the model's defaults give size, frames, steps and guidance.
+// $USPDIT_DEMO_FLAGS is added to every run: the same check for other settings by hand, e.g.
+// USPDIT_DEMO_FLAGS="--cache magcache" (bench/caching.md's prompt-fidelity table).
 Score score(int ranks, const std::string& mesh, const std::string& name) {
   const auto dir = fresh_test_dir("demo_" + name);
+  const char* extra = std::getenv("USPDIT_DEMO_FLAGS");
   Score s;
   const auto all = cases();
   for (size_t i = 0; i < all.size(); i += kCaseStride) {
     const auto& c = all[i];
     const auto file = dir + "/seed" + std::to_string(c.seed) + ".mp4";
     const std::string args = "generate --ckpt_dir " + kModel + " --prompt \"" + c.prompt + "\" --base_seed " +
-                             std::to_string(c.seed) + " --save_file " + file + " --no-progress " + mesh;
+                             std::to_string(c.seed) + " --save_file " + file + " --no-progress " + mesh +
+                             " " + (extra ? extra : "");
     const auto run = ranks == 1 ? run_shell(std::string("OMP_NUM_THREADS=1 " USPDIT_BINARY " ") + args)
                                 : run_uspdit_ranks(ranks, args, 120);
     EXPECT_EQ(run.status, 0) << run.output;
