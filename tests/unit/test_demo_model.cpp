@@ -6,7 +6,6 @@
 // (scripts/run.sh) makes the strip the README shows.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <png.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "binary_run.h"
+#include "png_read.h"
 #include "shape_motion_detector.h"
 #include "video/video_reader.h"
 
@@ -140,18 +140,6 @@ TEST(DemoModel, GenerateWithoutCkptDirUsesItAtItsOwnSize) {
   EXPECT_EQ(info.frames, 17);
 }
 
-// [H, W, 3] bytes of a PNG (libpng's simplified API), empty when it cannot be read.
-std::vector<uint8_t> read_png_rgb(const std::string& path, int& width, int& height) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&image, path.c_str())) return {};
-  image.format = PNG_FORMAT_RGB;
-  std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(image));
-  if (!png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr)) return {};
-  width = static_cast<int>(image.width), height = static_cast<int>(image.height);
-  return pixels;
-}
-
 // The README shows docs/demo_strip.png and says `scripts/run.sh` makes it: it does, byte for
 // byte, on the kind of CPU docs/demo_strip.txt names (another CPU's vector units may round a
 // last bit differently; there the frames must still agree to one 8-bit level on 99.9 % of values).
@@ -161,8 +149,8 @@ TEST(DemoModel, TheReadmeCommandMakesTheReadmeStrip) {
                              kRoot + "/scripts/run.sh");
   ASSERT_EQ(run.status, 0) << run.output;
   int w0 = 0, h0 = 0, w1 = 0, h1 = 0;
-  const auto shipped = read_png_rgb(kRoot + "/docs/demo_strip.png", w0, h0);
-  const auto made = read_png_rgb(out + "/demo_strip.png", w1, h1);
+  const auto shipped = read_png(kRoot + "/docs/demo_strip.png", &w0, &h0);
+  const auto made = read_png(out + "/demo_strip.png", &w1, &h1);
   ASSERT_FALSE(shipped.empty());
   ASSERT_FALSE(made.empty());
   ASSERT_EQ(w0, w1);

@@ -3,7 +3,6 @@
 // and failures leave nothing behind.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <png.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,12 +13,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "png_read.h"
 #include "video/video_reader.h"
 #include "video/video_writer.h"
 
 namespace uspdit::video {
 namespace {
 namespace fs = std::filesystem;
+using uspdit::testing::read_png;
 
 class TempDir {
  public:
@@ -287,26 +288,6 @@ TEST(VideoMp4, NotAVideoIsAUsageError) {
   std::fputs("this is not a video file, only text that happens to end in .mp4\n", f);
   std::fclose(f);
   EXPECT_THROW(video_info(path), UsageError);
-}
-
-// libpng's simplified reader: RGB bytes of one PNG.
-std::vector<uint8_t> read_png(const std::string& path, int* width, int* height) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&image, path.c_str())) {
-    ADD_FAILURE() << path << ": " << image.message;
-    return {};
-  }
-  image.format = PNG_FORMAT_RGB;
-  std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(image));
-  if (!png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr)) {
-    ADD_FAILURE() << path << ": " << image.message;
-    png_image_free(&image);
-    return {};
-  }
-  *width = static_cast<int>(image.width);
-  *height = static_cast<int>(image.height);
-  return pixels;
 }
 
 TEST(VideoPng, FramesRoundTripExactly) {
