@@ -114,11 +114,14 @@ void print_json(const parallel::Plan& plan, const std::string& dtype, const plan
     }
     std::printf(
         "    {%s, \"recommended\": %s,\n     \"ulysses_bytes_per_call\": %s, \"ring_bytes_per_call\": %s,\n"
-        "     \"bytes_per_call\": %s,\n     \"bytes_per_step\": %s%s}%s\n",
+        "     \"bytes_per_call\": %s,\n"
+        "     \"gather_bytes_per_step\": %s, \"cfg_exchange_bytes_per_step\": %s,\n"
+        "     \"bytes_per_step\": %s%s}%s\n",
         json_degrees(e.degrees).c_str(), i == plan.recommended ? "true" : "false",
         json_bytes(e.ulysses_bytes_per_call).c_str(), json_bytes(e.ring_bytes_per_call).c_str(),
-        json_traffic(e.per_call).c_str(), json_traffic(e.per_step).c_str(), prediction.c_str(),
-        i + 1 < plan.configurations.size() ? "," : "");
+        json_traffic(e.per_call).c_str(), json_bytes(e.gather_bytes_per_step).c_str(),
+        json_bytes(e.cfg_exchange_bytes_per_step).c_str(), json_traffic(e.per_step).c_str(),
+        prediction.c_str(), i + 1 < plan.configurations.size() ? "," : "");
   }
   std::printf("  ]\n}\n");
 }
@@ -164,11 +167,18 @@ void print_table(const parallel::Plan& plan, const std::string& dtype,
                 parallel::format_bytes(e.per_step.intra_node).c_str(),
                 parallel::format_bytes(e.per_step.inter_node).c_str());
   }
+  if (q.output_bytes > 0) {
+    std::printf(
+        "\nper step = the attention calls + once per step the prediction's all-gather over the sequence "
+        "group\n(%s a sample, fp32)%s.\n",
+        parallel::format_bytes(q.output_bytes).c_str(),
+        q.cfg ? " + on cfg 2 rows its exchange with the other half" : "");
+  }
   if (q.cfg) {
     std::printf(
-        "\ncfg 2 rows: the two branches exchange no attention traffic; each half runs one branch at batch "
-        "1,\n"
-        "where cfg 1 rows run both branches through every rank as batch 2.\n");
+        "\ncfg 2 rows: the two branches exchange no attention traffic, only their predictions once a step;\n"
+        "each half runs one branch at batch 1, where cfg 1 rows run both branches through every rank\n"
+        "as batch 2.\n");
   }
   if (predicted) print_predictions(plan, *predicted);
   std::printf("\nrecommended: %s  # %s\n", recommended_flags(plan.best().degrees).c_str(),
@@ -256,6 +266,7 @@ int run_plan(Args& args) {
   if (profile) {
     run = planner::run_from_flags(*profile, run_flags, cfg, q.dtype_bytes);
     if (!has_seq_len) q.seq_len = run->video_tokens(profile->dit);
+    q.output_bytes = 4.0 * static_cast<double>(q.seq_len) * profile->dit.output_elements_per_token();
   } else {
     require(!run_flags.any(),
             "--height/--width/--num_frames/--num_inference_steps need --model (a published "

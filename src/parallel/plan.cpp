@@ -102,10 +102,17 @@ PlanEntry estimate_traffic(const PlanRequest& q, const ParallelDegrees& d) {
   e.ring_bytes_per_call = 2.0 * (R - 1) * shard;         // K and V, R − 1 hops
   const double total = e.ulysses_bytes_per_call + e.ring_bytes_per_call;
 
+  // Once per step, after the last block: every rank of the sequence group sends its share of the
+  // prediction (fp32) to the other P − 1 (batch 2 when CFG rides in the batch), and on a cfg-2
+  // mesh every rank sends its branch's whole prediction to its twin in the other half.
+  const int P = d.sequence_parallel();
+  e.gather_bytes_per_step = P > 1 ? batch * q.output_bytes * (P - 1) / P : 0.0;
+  e.cfg_exchange_bytes_per_step = d.cfg == 2 ? q.output_bytes : 0.0;
+
   // Every rank sends the same total; what differs is how much crosses the network. The
-  // all-to-all sends an equal share to each of the U − 1 peers; the ring sends all of its
-  // hops to the next ring rank.
-  double worst_inter = 0;
+  // all-to-all and the all-gather send an equal share to each peer of their group; the ring
+  // sends all of its hops to the next ring rank.
+  double worst_call_inter = 0, worst_step_inter = 0;
   for (int rank = 0; rank < d.world(); ++rank) {
     const MeshCoord c = coord_of(rank, d);
     const int node = rank / g;
@@ -119,10 +126,19 @@ PlanEntry estimate_traffic(const PlanRequest& q, const ParallelDegrees& d) {
       next.ring = (c.ring + 1) % R;
       if (rank_of(next, d) / g != node) inter += e.ring_bytes_per_call;
     }
-    worst_inter = std::max(worst_inter, inter);
+    double step_inter = inter * q.layers;
+    if (P > 1) {  // the sequence group: the P contiguous ranks of this cfg half
+      const int local_peers = members_on_node(c.cfg * P, P, node, g) - 1;
+      step_inter += e.gather_bytes_per_step * (P - 1 - local_peers) / (P - 1);
+    }
+    if (d.cfg == 2 && rank_of({c.ulysses, c.ring, 1 - c.cfg}, d) / g != node)
+      step_inter += e.cfg_exchange_bytes_per_step;
+    worst_call_inter = std::max(worst_call_inter, inter);
+    worst_step_inter = std::max(worst_step_inter, step_inter);
   }
-  e.per_call = {total - worst_inter, worst_inter};
-  e.per_step = {e.per_call.intra_node * q.layers, e.per_call.inter_node * q.layers};
+  e.per_call = {total - worst_call_inter, worst_call_inter};
+  const double step_total = total * q.layers + e.gather_bytes_per_step + e.cfg_exchange_bytes_per_step;
+  e.per_step = {step_total - worst_step_inter, worst_step_inter};
   return e;
 }
 
@@ -139,14 +155,16 @@ PlanEntry estimate_traffic(const PlanRequest& q, const ParallelDegrees& d) {
 // heads allow. Where the seed's "Ulysses inside the node" would put Ring over many nodes (24
 // heads on 6×8: 8 × 6) it prefers Ulysses over whole nodes (24 × 2), which sends less than
 // half as much between nodes. With --cfg, a cfg-2 mesh halves the sequence-parallel group at
-// no attention cost, so it often wins: also on 3×8 for HunyuanVideo, where Ulysses 12 per
-// branch ties Ulysses 24 (batch 2) on inter-node bytes and sends fewer in total.
+// no attention cost (the halves swap only their predictions, once a step), so it often wins —
+// not on 3×8 for HunyuanVideo, where Ulysses 12 per branch ties Ulysses 24 (batch 2) on the
+// attention's inter-node bytes but its halves straddle a node, so that swap crosses too.
 Plan make_plan(const PlanRequest& q) {
   require(q.heads >= 1, "--heads must be >= 1");
   require(q.head_dim >= 1, "--head-dim must be >= 1");
   require(q.layers >= 1, "--layers must be >= 1");
   require(q.seq_len >= 1, "--seq-len must be >= 1");
   require(q.dtype_bytes >= 1, "the dtype size must be >= 1 byte");
+  require(q.output_bytes >= 0, "the prediction's size must be >= 0 bytes");
   require(q.gpus_per_node >= 1, "--gpus-per-node must be >= 1");
   require(q.nodes >= 1, "--nodes must be >= 1");
   // Bounds the O(world) scan per mesh and keeps world() inside an int.

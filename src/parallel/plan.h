@@ -44,6 +44,10 @@ struct PlanRequest {
   int gpus_per_node = 8;
   int nodes = 1;
   bool cfg = false;  // classifier-free guidance: two branches per step, so cfg degree 2 is allowed
+  // The DiT's prediction for one sample, in bytes as it is exchanged (fp32: latent elements × 4).
+  // Every step the sequence group all-gathers it and, on cfg-2 meshes, the two halves swap
+  // theirs. 0: not counted (a custom model with no latent shape).
+  double output_bytes = 0;
 
   int world() const { return gpus_per_node * nodes; }
 };
@@ -63,6 +67,10 @@ struct PlanEntry {
   Traffic per_step;
   double ulysses_bytes_per_call = 0;  // the all-to-all share of per_call.total()
   double ring_bytes_per_call = 0;     // the K/V ring share
+  // Once per step, included in per_step: the prediction's all-gather over the sequence group,
+  // and on cfg-2 meshes the exchange of the prediction with the other half.
+  double gather_bytes_per_step = 0;
+  double cfg_exchange_bytes_per_step = 0;
 };
 
 struct Plan {

@@ -30,6 +30,8 @@ struct DitShape {
   int64_t vae_time = 4, vae_space = 8;  // VAE compression (time, space)
   int64_t head_dim() const { return heads > 0 ? hidden / heads : 0; }
   int64_t attention_layers() const { return blocks + single_blocks; }
+  // The prediction's elements per video token: one patch of latent channels.
+  int64_t output_elements_per_token() const { return patch_t * patch_s * patch_s * latent_channels; }
 };
 
 struct TextEncoderShape {

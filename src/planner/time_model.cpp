@@ -14,6 +14,11 @@ double ceil_div(double a, double b) {
 
 }  // namespace
 
+double dit_output_bytes(const ModelProfile& model, const RunShape& run) {
+  return 4.0 * static_cast<double>(run.video_tokens(model.dit)) *
+         static_cast<double>(model.dit.output_elements_per_token());
+}
+
 double vae_flops_per_pixel(const ModelProfile& model, const RunShape& run) {
   // 3×3×3 convolutions, 2·27·C² FLOPs per voxel each, about 7 per resolution stage (3 ResNet
   // blocks of 2 and the upsampler's): C at full resolution, 2C at 1/2, 4C at 1/4 and 1/8 (Wan
@@ -74,7 +79,7 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
     t.compute_seconds += t.elementwise_elements_per_step / hw.elementwise_per_s;
   }
 
-  if (P > 1) {
+  if (mesh.world() > 1) {
     parallel::PlanRequest q;
     q.heads = static_cast<int>(d.heads);
     q.head_dim = static_cast<int>(d.head_dim());
@@ -84,17 +89,25 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
     q.gpus_per_node = cluster.gpus_per_node;
     q.nodes = cluster.nodes;
     q.cfg = run.guided;
+    q.output_bytes = dit_output_bytes(model, run);
     const auto e = parallel::estimate_traffic(q, mesh);
     const double seconds = (e.per_step.intra_node / hw.intra_node_bytes_per_s +
                             e.per_step.inter_node / hw.inter_node_bytes_per_s) /
                            hw.link_efficiency;
+    // Split the step's link time by bytes: the attention's Ulysses and Ring shares, and the
+    // prediction's gather and exchange after the last block (nothing to hide behind).
+    const double step_bytes = e.per_step.total();
+    const double output_bytes = e.gather_bytes_per_step + e.cfg_exchange_bytes_per_step;
+    const double attention_bytes = step_bytes - output_bytes;
+    const double attention_link = step_bytes > 0 ? seconds * attention_bytes / step_bytes : 0;
+    t.output_seconds = seconds - attention_link;
     const double per_call = e.ulysses_bytes_per_call + e.ring_bytes_per_call;
     const double ulysses_share = per_call > 0 ? e.ulysses_bytes_per_call / per_call : 0;
-    t.ulysses_seconds = seconds * ulysses_share;
-    t.ring_seconds = seconds - t.ulysses_seconds;
+    t.ulysses_seconds = attention_link * ulysses_share;
+    t.ring_seconds = attention_link - t.ulysses_seconds;
     t.ring_exposed_seconds = std::max(0.0, t.ring_seconds - attention_seconds);
   }
-  t.step_seconds = t.compute_seconds + t.ulysses_seconds + t.ring_exposed_seconds;
+  t.step_seconds = t.compute_seconds + t.ulysses_seconds + t.ring_exposed_seconds + t.output_seconds;
 
   // Text: every prompt through every encoder on one rank (2 FLOPs per parameter and token).
   const double prompts = run.guided ? 2 : 1;

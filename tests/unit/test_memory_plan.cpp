@@ -229,11 +229,16 @@ TEST(TimeModel, UlyssesIsExposedAndRingHidesBehindAttention) {
   EXPECT_EQ(one.ulysses_seconds + one.ring_seconds, 0.0);
   EXPECT_GT(u8.ulysses_seconds, 0.0);
   EXPECT_EQ(u8.ring_seconds, 0.0);
-  EXPECT_NEAR(u8.step_seconds, u8.compute_seconds + u8.ulysses_seconds, 1e-12);
+  // The prediction's all-gather after the last block: exposed, a sliver of the step on NVLink.
+  EXPECT_EQ(one.output_seconds, 0.0);
+  EXPECT_GT(u8.output_seconds, 0.0);
+  EXPECT_LT(u8.output_seconds, 1e-3 * u8.step_seconds);
+  EXPECT_NEAR(u8.step_seconds, u8.compute_seconds + u8.ulysses_seconds + u8.output_seconds, 1e-12);
   // Ring on NVLink: its transfers are shorter than the attention, so none of it is exposed.
   EXPECT_GT(r8.ring_seconds, 0.0);
   EXPECT_EQ(r8.ring_exposed_seconds, 0.0);
-  EXPECT_NEAR(r8.step_seconds, r8.compute_seconds, 1e-12);
+  EXPECT_NEAR(r8.output_seconds, u8.output_seconds, 1e-12);
+  EXPECT_NEAR(r8.step_seconds, r8.compute_seconds + r8.output_seconds, 1e-12);
   // Compute divides by the sequence-parallel degree (the replicated text work aside).
   EXPECT_NEAR(one.compute_seconds / u8.compute_seconds, 8.0, 0.2);
 }

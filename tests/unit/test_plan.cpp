@@ -28,6 +28,8 @@ PlanRequest for_model(const std::string& name, int gpus_per_node, int nodes, boo
   q.gpus_per_node = gpus_per_node;
   q.nodes = nodes;
   q.cfg = cfg;
+  q.output_bytes =
+      4.0 * 64 * static_cast<double>(q.seq_len);  // Wan's and HunyuanVideo's 1x2x2 x 16 per token
   return q;
 }
 
@@ -78,18 +80,22 @@ TEST(Plan, SeedExamples) {
 TEST(Plan, CfgParallelWhenTheHeadsFitTheHalves) {
   // 12 heads on 8 GPUs: with guidance, each branch gets 4 GPUs and pure Ulysses 4.
   EXPECT_EQ(recommended("wan2.1-t2v-1.3b", 8, 1, true), (ParallelDegrees{4, 1, 2}));
-  // 24 heads on 2×8: each branch on its own node, no traffic between nodes at all.
+  // 24 heads on 2×8: each branch on its own node; only the predictions cross, once a step.
   auto plan = make_plan(for_model("hunyuanvideo", 8, 2, true));
   EXPECT_EQ(plan.best().degrees, (ParallelDegrees{8, 1, 2}));
-  EXPECT_EQ(plan.best().per_step.inter_node, 0.0);
-  // 24 heads on 3×8 with guidance: Ulysses 12 per branch sends as much between nodes as the
-  // seed's Ulysses 24 over both branches at batch 2, and less in total, so cfg 2 wins the tie.
+  EXPECT_EQ(plan.best().per_call.inter_node, 0.0);
+  EXPECT_DOUBLE_EQ(plan.best().per_step.inter_node, plan.best().cfg_exchange_bytes_per_step);
+  // 24 heads on 3×8 with guidance: Ulysses 12 per branch sends as much attention traffic between
+  // nodes as the seed's Ulysses 24 over both branches at batch 2, but its halves straddle node 1,
+  // so the rank sending the most also swaps its prediction across nodes: Ulysses 24 wins.
   plan = make_plan(for_model("hunyuanvideo", 8, 3, true));
-  EXPECT_EQ(plan.best().degrees, (ParallelDegrees{12, 1, 2}));
-  const PlanEntry& u24 = plan.configurations[0];
-  ASSERT_EQ(u24.degrees, (ParallelDegrees{24, 1, 1}));
-  EXPECT_DOUBLE_EQ(plan.best().per_step.inter_node, u24.per_step.inter_node);
-  EXPECT_LT(plan.best().per_step.total(), u24.per_step.total());
+  EXPECT_EQ(plan.best().degrees, (ParallelDegrees{24, 1, 1}));
+  const PlanEntry* u12 = nullptr;
+  for (const auto& e : plan.configurations)
+    if (e.degrees == ParallelDegrees{12, 1, 2}) u12 = &e;
+  ASSERT_NE(u12, nullptr);
+  EXPECT_DOUBLE_EQ(plan.best().per_call.inter_node, u12->per_call.inter_node);
+  EXPECT_LT(plan.best().per_step.inter_node, u12->per_step.inter_node);
 }
 
 TEST(Plan, ListsExactlyTheValidConfigurations) {
@@ -169,6 +175,42 @@ TEST(Plan, PerStepScalesByLayersAndCfgBatch) {
   q.cfg = true;  // both branches through every rank: batch 2
   EXPECT_DOUBLE_EQ(estimate_traffic(q, {2, 2, 1}).per_call.total(), 2 * e.per_call.total());
   EXPECT_DOUBLE_EQ(estimate_traffic(q, {2, 1, 2}).ring_bytes_per_call, 0);
+}
+
+// The MPI bytes per rank per step measured on 3 simulated nodes (bench/cluster.md, section 2):
+// the tiny Wan fixture, 24 video tokens, 2 heads x 12, fp32, 2 layers, guided; its prediction is
+// 16 x 2 x 6 x 8 fp32 = 6144 B.
+TEST(Plan, PerStepCountsThePredictionGatherAndTheCfgExchange) {
+  PlanRequest q;
+  q.heads = 2;
+  q.head_dim = 12;
+  q.layers = 2;
+  q.seq_len = 24;
+  q.dtype_bytes = 4;
+  q.gpus_per_node = 2;
+  q.nodes = 3;
+  q.cfg = true;
+  q.output_bytes = 6144;
+  // Ring 3 x Ulysses 2, CFG in the batch: attention at batch 2 (9216 B) + both branches'
+  // prediction all-gathered over the 6 ranks (2 x 6144 x 5/6 = 10240 B). Measured: 19456 B.
+  const PlanEntry ring = estimate_traffic(q, {2, 3, 1});
+  EXPECT_DOUBLE_EQ(ring.gather_bytes_per_step, 10240);
+  EXPECT_DOUBLE_EQ(ring.cfg_exchange_bytes_per_step, 0);
+  EXPECT_DOUBLE_EQ(ring.per_step.total(), 19456);
+  // The gather reaches 4 of a rank's 5 peers on other nodes; the ring hop to the next node.
+  EXPECT_DOUBLE_EQ(ring.per_step.inter_node, 2 * ring.ring_bytes_per_call + 10240 * 4 / 5);
+  // CFG 2 x Ulysses 2 on 2 nodes: attention 4608 B + the gather inside the node (3072 B) + the
+  // prediction to the other half (6144 B), the only bytes that leave the node. Measured: 13824 B.
+  q.nodes = 2;
+  const PlanEntry cfg = estimate_traffic(q, {2, 1, 2});
+  EXPECT_DOUBLE_EQ(cfg.gather_bytes_per_step, 3072);
+  EXPECT_DOUBLE_EQ(cfg.cfg_exchange_bytes_per_step, 6144);
+  EXPECT_DOUBLE_EQ(cfg.per_step.total(), 13824);
+  EXPECT_DOUBLE_EQ(cfg.per_step.inter_node, 6144);
+  EXPECT_DOUBLE_EQ(cfg.per_call.inter_node, 0);
+  // No prediction size given: attention only, as before.
+  q.output_bytes = 0;
+  EXPECT_DOUBLE_EQ(estimate_traffic(q, {2, 1, 2}).per_step.total(), 4608);
 }
 
 TEST(Plan, MatchesTheAttentionTrafficFormula) {
