@@ -103,13 +103,14 @@ void print_json(const parallel::Plan& plan, const std::string& dtype, const plan
     std::string prediction;
     if (predicted) {
       const auto& p = predicted->rows[i];
-      char text[320];
+      char text[400];
       std::snprintf(
           text, sizeof text,
           ",\n     \"peak_memory_bytes\": %lld, \"peak_memory_rank0_bytes\": %lld, \"step_seconds\": %.6g, "
-          "\"total_seconds\": %.6g, \"fits\": %s",
+          "\"text_seconds\": %.6g, \"decode_seconds\": %.6g, \"total_seconds\": %.6g, \"fits\": %s",
           static_cast<long long>(p.memory.peak()), static_cast<long long>(p.memory.peak_rank0),
-          p.time.step_seconds, p.time.total_seconds, p.fits ? "true" : "false");
+          p.time.step_seconds, p.time.text_seconds, p.time.decode_seconds, p.time.total_seconds,
+          p.fits ? "true" : "false");
       prediction = text;
     }
     std::printf(
@@ -213,6 +214,7 @@ int run_plan(Args& args) {
   run_flags.text_encoder_on_every_rank = args.flag("text-encoder-on-every-rank");
   run_flags.offload = args.flag("offload-model");
   run_flags.tiling = args.flag("enable-tiling");
+  run_flags.serial_vae = args.flag("serial-vae");
   const std::string gpu = args.get_string("gpu", "h100");
   const bool calibrate = args.flag("calibrate");
   const auto links_file = args.get("links");

@@ -246,7 +246,12 @@ CommandHelp plan_help() {
         {{"max-memory-gib"}, "X", "what a rank may use", "the profile's memory; cpu: this machine's RAM"},
         {{"text-encoder-on-every-rank"}, "", "as generate's flag", "off"},
         {{"offload-model"}, "", "as generate's flag", "off"},
-        {{"enable-tiling"}, "", "as generate's flag", "off"}}});
+        {{"enable-tiling"}, "", "as generate's flag", "off"},
+        {{"serial-vae"},
+         "",
+         "as generate's flag: every rank decodes the whole video (how xDiT's HunyuanVideo and Wan's "
+         "generate.py decode)",
+         "off"}}});
   return h;
 }
 

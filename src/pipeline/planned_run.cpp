@@ -19,6 +19,7 @@ planner::RunShape run_shape(int64_t height, int64_t width, int64_t frames, int s
   }
   r.text_encoder_on_every_rank = settings.text_encoder_on_every_rank;
   r.offload_dit_for_decode = settings.offload_model;
+  r.parallel_vae = settings.parallel_vae;
   return r;
 }
 

@@ -29,8 +29,12 @@ struct HardwareProfile {
   // Share of the link bandwidths transfers reach: kLinkEfficiency for datasheet figures, 1 for
   // measured ones (--links).
   double link_efficiency = 0.7;
+  // Share of gemm_rate() the VAE's decode reaches (3-D convolutions, group norms and upsampling at
+  // full resolution); 1: the same rate (the CPU profile, not measured apart).
+  double vae_share = 1.0;
 
   double gemm_rate() const { return gemm_flops > 0 ? gemm_flops : peak_flops * achieved_fraction; }
+  double vae_rate() const { return gemm_rate() * vae_share; }
   double attention_rate() const {
     return attention_flops > 0 ? attention_flops : peak_flops * achieved_fraction;
   }

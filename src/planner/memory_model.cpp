@@ -80,7 +80,8 @@ MemoryEstimate estimate_memory(const ModelProfile& model, const RunShape& run,
   if (model.vae.decode == VaeDecode::causal_frames && !run.vae_tiled) {
     // Each band also holds its neighbours' halo rows: 16 output rows a side (the 3×3
     // convolutions of every resolution stage, in output pixels), measured in bench/plan_model.md.
-    const int64_t ranks = std::min<int64_t>(mesh.world(), std::max<int64_t>(1, run.latent_height(d)));
+    const int64_t ranks =
+        run.parallel_vae ? std::min<int64_t>(mesh.world(), std::max<int64_t>(1, run.latent_height(d))) : 1;
     const int64_t halo = ranks > 2 ? 32 : ranks == 2 ? 16 : 0;
     const int64_t rows = std::min(run.height, share(run.height, ranks) + halo);
     pixels = static_cast<double>(d.vae_time) * rows * run.width;

@@ -87,6 +87,7 @@ struct RunShape {
   bool text_encoder_on_every_rank = false;        // else rank 0 encodes and broadcasts
   bool text_encoder_on_host = false;              // Wan's --t5_cpu: not in the device's memory
   bool offload_dit_for_decode = false;            // --offload_model: the DiT leaves before decoding
+  bool parallel_vae = true;  // false (--serial-vae): every rank decodes the whole video alone
 
   int64_t latent_frames(const DitShape& d) const { return (frames - 1) / d.vae_time + 1; }
   int64_t latent_height(const DitShape& d) const { return height / d.vae_space; }

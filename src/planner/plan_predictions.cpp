@@ -40,6 +40,7 @@ RunShape run_from_flags(const ModelProfile& model, const RunFlags& flags, bool g
   run.text_encoder_on_every_rank = flags.text_encoder_on_every_rank;
   run.offload_dit_for_decode = flags.offload;
   if (flags.tiling) run.vae_tiled = true;
+  run.parallel_vae = !flags.serial_vae;
   return run;
 }
 

@@ -19,7 +19,7 @@ namespace uspdit::planner {
 // generate's names for the run, as given (unset: the model's default).
 struct RunFlags {
   std::optional<std::string> height, width, frames, steps;
-  bool text_encoder_on_every_rank = false, offload = false, tiling = false;
+  bool text_encoder_on_every_rank = false, offload = false, tiling = false, serial_vae = false;
   bool any() const { return height || width || frames || steps; }
 };
 

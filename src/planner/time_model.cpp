@@ -113,17 +113,18 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
   const double prompts = run.guided ? 2 : 1;
   for (const auto& e : model.text_encoders)
     t.text_seconds += 2.0 * e.params * e.tokens * prompts / hw.gemm_rate();
-  // Decode: Wan's rows split across every rank; tiles dealt to the ranks (whole tiles).
+  // Decode: Wan's rows split across every rank; tiles dealt to the ranks (whole tiles); with
+  // --serial-vae every rank decodes the whole video.
   const double pixels = static_cast<double>(run.frames) * run.height * run.width;
-  double share = 1.0 / mesh.world();
-  if (run.vae_tiled) {
+  double share = run.parallel_vae ? 1.0 / mesh.world() : 1.0;
+  if (run.vae_tiled && run.parallel_vae) {
     const double stride_lat = static_cast<double>(run.vae_tile_stride) / d.vae_space;
     const double tiles = ceil_div(run.latent_height(d), stride_lat) *
                          ceil_div(run.latent_width(d), stride_lat) *
                          (model.vae.tile_frames > 0 ? ceil_div(run.frames, model.vae.tile_frames - 17) : 1);
     share = ceil_div(tiles, mesh.world()) / tiles;
   }
-  t.decode_seconds = vae_flops_per_pixel(model, run) * pixels * share / hw.gemm_rate();
+  t.decode_seconds = vae_flops_per_pixel(model, run) * pixels * share / hw.vae_rate();
   t.total_seconds = t.text_seconds + run.steps * t.step_seconds + t.decode_seconds;
   return t;
 }
