@@ -7,8 +7,9 @@ captions such as "a red circle moving right", generated on the fly from a seed.
 
 Model: the Wan 2.1 architecture at tiny widths, all from diffusers/transformers:
   VAE   AutoencoderKLWan (z_dim 16, as Wan's latent statistics need; base_dim --vae-base-dim),
-        trained on reconstruction (L1 + MSE, the shape's pixels weighted FG_WEIGHT times) with a
-        small KL term, on single frames, then 9-frame clips, then 17-frame clips; afterwards its latent
+        trained on reconstruction (L1 + MSE, the shape's pixels weighted FG_WEIGHT times; optional:
+        a ring around them weighted as much, --shape-margin, and an L1 term on the image
+        differences, --edge-weight) with a small KL term, on single frames, then 9-frame clips, then 17-frame clips; afterwards its latent
         statistics are folded into quant_conv / post_quant_conv so that its latents follow Wan
         2.1's latents_mean / latents_std — the normalisation every Wan loader applies — and the
         DiT sees unit-scale latents.
@@ -29,7 +30,7 @@ Stages (each can be run alone with --stage; the state lives in --work):
   export   Wan's original layout, model card, defaults     -> --out, and pictures -> --docs
 
     .venv-tools/bin/python tools/train_demo.py --out models/demo-shapes-t2v        # the whole run
-    .venv-tools/bin/python tools/train_demo.py --smoke --out /tmp/demo             # minutes, checks the wiring
+    .venv-tools/bin/python tools/train_demo.py --smoke --work /tmp/demo            # seconds, checks the wiring
 Seeded and deterministic on one machine (torch's CPU kernels, --threads fixed).
 """
 
@@ -115,8 +116,21 @@ class TextEncoder:
 # ---- stage 1: the VAE ----
 
 
+def shape_weight(x: torch.Tensor, margin: int) -> torch.Tensor:
+    """Per-pixel loss weight [B, 1, T, H, W]: the shape and a `margin`-pixel ring around it weigh
+    FG_WEIGHT, the rest 1. The shape covers ~4 % of the pixels: unweighted, the VAE learns to draw
+    the background alone and stays there (tried: 900 steps of 17-frame clips, no shape decoded).
+    With the shape's pixels alone weighted (margin 0, the shipped model) overpainting is cheap and
+    the decoded shapes come out as blobs; the ring makes it as costly as missing pixels."""
+    shape = (x.amax(dim=1, keepdim=True) > -0.5).float()  # every shape colour has a channel > 0.85
+    if margin > 0:
+        k = 2 * margin + 1
+        shape = F.max_pool3d(shape, kernel_size=(1, k, k), stride=1, padding=(0, margin, margin))
+    return 1.0 + (FG_WEIGHT - 1.0) * shape
+
+
 def train_vae(vae: AutoencoderKLWan, phases: list[tuple[int, int, int, float]], seed: int,
-              kl_weight: float) -> list[float]:
+              kl_weight: float, margin: int = 0, edge_weight: float = 0.0) -> list[float]:
     """phases: (steps, batch, frames, lr). Images first (frames 1: the spatial code, 17x cheaper a
     sample than a clip), then short clips (9 = 1 + 4 + 4 frames: the first chunk and two temporally
     compressed ones, so the causal cache from one compressed chunk to the next is trained; with 5
@@ -134,13 +148,21 @@ def train_vae(vae: AutoencoderKLWan, phases: list[tuple[int, int, int, float]], 
             z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
             rec = vae.decode(z).sample
             kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
-            # The shape covers ~4 % of the pixels: unweighted, the VAE learns to draw the background
-            # alone and stays there (tried: 900 steps of 17-frame clips, no shape decoded). Pixels
-            # brighter than the dark background (every shape colour has a channel above 0.85)
-            # weigh FG_WEIGHT times more.
-            weight = 1.0 + (FG_WEIGHT - 1.0) * (x.amax(dim=1, keepdim=True) > -0.5).float()
+            weight = shape_weight(x, margin)
             err = rec - x
             loss = (weight * (err.abs() + err.pow(2))).mean() / weight.mean() + kl_weight * kl
+            # Edges: L1 + MSE alone lets a small decoder round a square's corners into a blob (the
+            # detector then reads a circle); matching the image's horizontal and vertical
+            # differences as well keeps the outline sharp. Off in the shipped recipe: with margin 2
+            # and weight 1 the VAE's shapes came out sharp (detector fill 0.84 / 0.91 / 0.63 for
+            # circle / square / triangle against 0.79 / 0.81 / 0.78) but it lost yellow and
+            # magenta (decoded red), docs/demo_model/README.md, "Tried".
+            if edge_weight > 0:
+                for dim in (3, 4):
+                    d_err = err.diff(dim=dim)
+                    n = err.shape[dim] - 1
+                    d_w = torch.maximum(weight.narrow(dim, 0, n), weight.narrow(dim, 1, n))
+                    loss = loss + edge_weight * (d_w * d_err.abs()).mean() / d_w.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -345,7 +367,7 @@ size (radius 6–9 px), start point and travel (22–34 px, inside the frame), c
 
 | part | what | parameters |
 |---|---|---|
-| VAE | `AutoencoderKLWan`, base_dim {vae_dim}, z_dim 16, no attention; L1 + MSE with the shape's pixels weighted {fg}×, KL {kl}; {vae_image_steps} steps on single frames (batch {vae_image_batch}), then {vae_steps} on {vae_frames}-frame clips (batch {vae_batch}), then {vae17_steps} on whole 17-frame clips; its latent mean/std folded into quant_conv/post_quant_conv so the latents follow Wan 2.1's `latents_mean`/`latents_std` | {vae_params} |
+| VAE | `AutoencoderKLWan`, base_dim {vae_dim}, z_dim 16, no attention; L1 + MSE with the shape's pixels{ring} weighted {fg}×{edge}, KL {kl}; {vae_image_steps} steps on single frames (batch {vae_image_batch}), then {vae_steps} on {vae_frames}-frame clips (batch {vae_batch}), then {vae17_steps} on whole 17-frame clips; its latent mean/std folded into quant_conv/post_quant_conv so the latents follow Wan 2.1's `latents_mean`/`latents_std` | {vae_params} |
 | text | umt5 encoder at tiny width (tests' sentencepiece tokenizer), random and frozen, {text_len} tokens | {text_params} |
 | DiT | `WanTransformer3DModel`, dim {dit_dim}, {dit_layers} layers, patch 1×2×2; flow matching as Wan trains it (x_t = (1−σ)x₀ + σε, target ε − x₀, σ shifted by {shift}), 10 % of captions dropped to "" or Wan's negative prompt; {dit_steps} steps of batch {dit_batch} over {pool} encoded clips | {dit_params} |
 
@@ -364,7 +386,10 @@ def write_model_card(out: Path, card: dict, params: dict) -> None:
     a = card["args"]
     times = ", ".join(f"{k} {v / 60:.1f} min" for k, v in card["seconds"].items())
     text = MODEL_CARD.format(
-        defaults=json.dumps(GENERATE_DEFAULTS), vae_dim=a["vae_base_dim"], fg=FG_WEIGHT, kl=a["kl_weight"],
+        defaults=json.dumps(GENERATE_DEFAULTS), vae_dim=a["vae_base_dim"], fg=FG_WEIGHT,
+        ring=f" and a {a['shape_margin']}-px ring around them" if a.get("shape_margin") else "",
+        edge=f", plus {a['edge_weight']}× the L1 of the image's differences" if a.get("edge_weight") else "",
+        kl=a["kl_weight"],
         vae_image_steps=a["vae_image_steps"], vae_image_batch=a["vae_image_batch"], vae_steps=a["vae_steps"],
         vae_frames=a["vae_frames"], vae_batch=a["vae_batch"], vae17_steps=a["vae17_steps"], text_len=TEXT_LEN, dit_dim=a["dit_dim"],
         dit_layers=a["dit_layers"], shift=a["shift"], dit_steps=a["dit_steps"], dit_batch=a["dit_batch"],
@@ -421,6 +446,10 @@ def main() -> int:
     ap.add_argument("--vae-lr", type=float, default=2e-3)
     ap.add_argument("--vae17-steps", type=int, default=400, help="VAE steps on whole 17-frame clips, last")
     ap.add_argument("--kl-weight", type=float, default=1e-4)
+    ap.add_argument("--shape-margin", type=int, default=0,
+                    help="VAE loss: pixels around the shape weighted like it (0: the shape alone)")
+    ap.add_argument("--edge-weight", type=float, default=0.0,
+                    help="VAE loss: weight of the L1 of the image's horizontal and vertical differences")
     ap.add_argument("--pool", type=int, default=4096, help="clips encoded once for the DiT")
     ap.add_argument("--dit-dim", type=int, default=128)
     ap.add_argument("--dit-layers", type=int, default=4)
@@ -432,7 +461,9 @@ def main() -> int:
     args = ap.parse_args()
     if args.smoke:
         args.vae_image_steps, args.vae_steps, args.vae17_steps, args.pool, args.dit_steps = 4, 4, 2, 64, 10
-        args.docs = args.work / "docs"  # never over the shipped model's pictures
+        # never over the shipped model or its pictures
+        args.docs = args.work / "docs"
+        args.out = args.work / "model" if args.out == ap.get_default("out") else args.out
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     work = args.work
@@ -448,7 +479,7 @@ def main() -> int:
         every VAE stage so far and the reconstructions picture."""
         if run(stage):
             t = time.time()
-            losses = train_vae(vae, phases, seed, args.kl_weight)
+            losses = train_vae(vae, phases, seed, args.kl_weight, args.shape_margin, args.edge_weight)
             if before is not None:
                 losses = torch.load(work / f"{before}.pt")["losses"] + losses
             torch.save({"state": vae.state_dict(), "losses": losses}, work / f"{stage}.pt")

@@ -1,7 +1,8 @@
 // The CPU profile's rates, measured on this machine: a bf16/fp32 GEMM at a DiT block's shape and
 // the attention kernel at a head's shape, each run for about a second, with the threads this
-// process uses. Cached per (threads, dtype) in $XDG_CACHE_HOME/uspdit/cpu_rates (or
-// ~/.cache/...), so `uspdit plan --gpu cpu` measures once; --calibrate measures again.
+// process uses, and a block's elementwise kernels. Cached per (threads, dtype) in
+// $XDG_CACHE_HOME/uspdit/cpu_rates2 (or ~/.cache/...), so `uspdit plan --gpu cpu` measures once;
+// --calibrate measures again (the newest line wins).
 #pragma once
 
 #include <string>

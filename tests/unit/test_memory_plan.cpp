@@ -5,8 +5,11 @@
 // ranks is within 15 % of the RSS the run then measures.
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -15,6 +18,7 @@
 
 #include "binary_run.h"
 #include "core/error.h"
+#include "planner/cpu_calibration.h"
 #include "planner/hardware_profiles.h"
 #include "planner/memory_model.h"
 #include "planner/model_profile.h"
@@ -305,6 +309,33 @@ TEST(PlanBinary, MeasuredLinksReplaceTheProfilesBandwidths) {
   const auto bad = run_plan(flags + " --links " + dir + "/missing.json");
   EXPECT_EQ(bad.status, kUsageExitCode);
   EXPECT_NE(bad.output.find("uspdit check --json"), std::string::npos) << bad.output;
+}
+
+// `plan --calibrate` appends a line to the cache; later plans must use it, not the first line
+// ever measured (they did: a recalibration on a quiet machine was ignored).
+TEST(CpuCalibration, TheNewestCachedMeasurementWins) {
+  const auto dir = fresh_dir("cpu_rates_cache");
+  std::filesystem::create_directories(dir + "/uspdit");
+  const int threads = at::get_num_threads();
+  std::ofstream(dir + "/uspdit/cpu_rates2") << threads << " 2 1e11 2e11\n"  // an old 4-field line
+                                            << threads << " 2 1e11 2e11 3e8\n"
+                                            << threads << " 4 5e11 6e11 7e8\n"  // fp32
+                                            << threads << " 2 4e11 5e11 6e8\n";
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+  const CpuRates bf16 = calibrate_cpu(2, false);
+  const CpuRates fp32 = calibrate_cpu(4, false);
+  if (old) {
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    unsetenv("XDG_CACHE_HOME");
+  }
+  EXPECT_TRUE(bf16.from_cache);
+  EXPECT_EQ(bf16.gemm_flops, 4e11);
+  EXPECT_EQ(bf16.attention_flops, 5e11);
+  EXPECT_EQ(bf16.elementwise_per_s, 6e8);
+  EXPECT_EQ(fp32.gemm_flops, 5e11);
 }
 
 }  // namespace
