@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "attention/local_attention.h"
+#include "core/device.h"
 #include "nn/layers.h"
 #include "nn/rope3d.h"
 
@@ -103,8 +104,7 @@ CpuRates calibrate_cpu(int dtype_bytes, bool force) {
     const auto x = at::randn({1, n, d}, fp32), mod = at::randn({6, 1, 1, d}, fp32);
     const auto norm_w = at::randn({d}, fp32), norm_b = at::randn({d}, fp32), rms_w = at::randn({d}, opts);
     const auto proj = at::randn({1, n, d}, opts), mlp = at::randn({1, n, f}, opts);
-    const auto rope =
-        nn::make_rope_3d(4, 16, 16, nn::wan_rope_split(head_dim), 10000.0, c10::Device(c10::kCPU));
+    const auto rope = nn::make_rope_3d(4, 16, 16, nn::wan_rope_split(head_dim), 10000.0, core::host_device());
     const double elements = static_cast<double>(n) * (37 * d + 2 * f);
     r.elementwise_per_s = rate(elements, 1.0, [&] {
       (void)nn::modulate(nn::layer_norm_fp32(x, 1e-6), mod[0], mod[1]).to(dtype);
