@@ -156,7 +156,9 @@ def train_vae(vae: AutoencoderKLWan, phases: list[tuple[int, int, int, float]], 
             # differences as well keeps the outline sharp. Off in the shipped recipe: with margin 2
             # and weight 1 the VAE's shapes came out sharp (detector fill 0.84 / 0.91 / 0.63 for
             # circle / square / triangle against 0.79 / 0.81 / 0.78) but it lost yellow and
-            # magenta (decoded red), docs/demo_model/README.md, "Tried".
+            # magenta (decoded red): each term slows the colours, which the shipped loss learns
+            # by 1200 image steps; the ring alone has them right again by 3000, so the edge term
+            # is the suspect (docs/demo_model/README.md, "Tried").
             if edge_weight > 0:
                 for dim in (3, 4):
                     d_err = err.diff(dim=dim)
