@@ -7,12 +7,7 @@
 # reused and the block passes saved; the log line of each run shows its pattern.
 # env: SKIP_BUILD=1, USPDIT_BIN, PYTHON (.venv-tools/bin/python), LAYERS (2), SIZE (128*128),
 #      FRAMES (9), STEPS (50), RANKS (1), THREADS (2)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"  # root, build, $tmp
 py=${PYTHON:-$root/.venv-tools/bin/python}
 bin=${USPDIT_BIN:-$root/build/uspdit}
 "$py" "$root/tools/make_random_wan_checkpoint.py" --size 1.3b --layers "${LAYERS:-2}" --tiny-parts --out "$tmp/dit" >/dev/null

@@ -5,12 +5,7 @@
 # same prompt and seed without caching (float video before 8-bit rounding, --save_video_tensor),
 # over PROMPTS prompt/seed pairs.
 # env: SKIP_BUILD=1, USPDIT_BIN, PYTHON (.venv-tools/bin/python), PROMPTS (8), THREADS (2)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"  # root, build, $tmp
 py=${PYTHON:-$root/.venv-tools/bin/python}
 bin=${USPDIT_BIN:-$root/build/uspdit}
 n=${PROMPTS:-8}

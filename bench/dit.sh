@@ -12,13 +12,8 @@
 #        DTYPES (default "fp32 bf16"), REPEATS (default 1: the whole matrix this many times,
 #        interleaved; the tables give every value and use the fastest for ratios),
 #        SKIP_BUILD=1, USPDIT_BIN, PYTHON (default .venv-tools/bin/python, see tools/README.md).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null
+source "$(dirname "$0")/common.sh"  # root, build, $tmp
 # Run a private copy: the shared build/ may be relinked by someone else while this runs.
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 cp "${USPDIT_BIN:-$root/build/uspdit}" "$tmp/uspdit"
 bin=$tmp/uspdit
 py=${PYTHON:-$root/.venv-tools/bin/python}

@@ -9,12 +9,7 @@
 #      1 rank × 2 threads and 2 ranks × 1 thread (Ulysses 2), 320×320, 9 frames, 2 steps,
 #      bf16 DiT, fp16 text encoders, fp32 VAE (fp16 convolutions are slow on a CPU).
 # env: SKIP_BUILD=1, SKIP_BIG=1, USPDIT_BIN, PYTHON (.venv-tools/bin/python)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[ "${SKIP_BUILD:-0}" = 1 ] || "$root/scripts/build.sh" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/common.sh"  # root, build, $tmp
 cp "${USPDIT_BIN:-$root/build/uspdit}" "$tmp/uspdit"
 py=${PYTHON:-$root/.venv-tools/bin/python}
 mpi=(mpirun --oversubscribe --bind-to none --mca mpi_yield_when_idle 1)
