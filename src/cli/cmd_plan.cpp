@@ -13,6 +13,7 @@
 #include "planner/hardware_profiles.h"
 #include "planner/link_measurements.h"
 #include "planner/plan_predictions.h"
+#include "planner/time_model.h"
 
 namespace uspdit::cli {
 namespace {
@@ -268,7 +269,7 @@ int run_plan(Args& args) {
   if (profile) {
     run = planner::run_from_flags(*profile, run_flags, cfg, q.dtype_bytes);
     if (!has_seq_len) q.seq_len = run->video_tokens(profile->dit);
-    q.output_bytes = 4.0 * static_cast<double>(q.seq_len) * profile->dit.output_elements_per_token();
+    q.output_bytes = planner::dit_output_bytes(profile->dit, q.seq_len);
   } else {
     require(!run_flags.any(),
             "--height/--width/--num_frames/--num_inference_steps need --model (a published "

@@ -14,9 +14,8 @@ double ceil_div(double a, double b) {
 
 }  // namespace
 
-double dit_output_bytes(const ModelProfile& model, const RunShape& run) {
-  return 4.0 * static_cast<double>(run.video_tokens(model.dit)) *
-         static_cast<double>(model.dit.output_elements_per_token());
+double dit_output_bytes(const DitShape& dit, int64_t video_tokens) {
+  return 4.0 * static_cast<double>(video_tokens) * static_cast<double>(dit.output_elements_per_token());
 }
 
 double vae_flops_per_pixel(const ModelProfile& model, const RunShape& run) {
@@ -89,7 +88,7 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
     q.gpus_per_node = cluster.gpus_per_node;
     q.nodes = cluster.nodes;
     q.cfg = run.guided;
-    q.output_bytes = dit_output_bytes(model, run);
+    q.output_bytes = dit_output_bytes(d, run.video_tokens(d));
     const auto e = parallel::estimate_traffic(q, mesh);
     const double seconds = (e.per_step.intra_node / hw.intra_node_bytes_per_s +
                             e.per_step.inter_node / hw.inter_node_bytes_per_s) /

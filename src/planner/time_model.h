@@ -39,8 +39,9 @@ TimeEstimate estimate_time(const ModelProfile& model, const RunShape& run,
                            const parallel::ParallelDegrees& mesh, const Cluster& cluster,
                            const HardwareProfile& hw);
 
-// Bytes of the DiT's prediction for one sample as ranks exchange it (fp32), for PlanRequest.
-double dit_output_bytes(const ModelProfile& model, const RunShape& run);
+// Bytes of the DiT's prediction for one sample of `video_tokens` as ranks exchange it (fp32),
+// for PlanRequest.output_bytes.
+double dit_output_bytes(const DitShape& dit, int64_t video_tokens);
 
 // FLOPs to decode one output pixel with the model's VAE (its convolutions; tiled: the overlaps).
 double vae_flops_per_pixel(const ModelProfile& model, const RunShape& run);
