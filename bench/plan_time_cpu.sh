@@ -38,4 +38,4 @@ for np in 1 2; do
   p=$(predicted "$np" "") m=$(measured "$np")
   python3 -c "print($np, $p, $m, f'{100 * ($p / $m - 1):+.0f}%')"
 done
-echo "rates (threads dtype_bytes gemm attention elementwise):"; tail -1 "${XDG_CACHE_HOME:-$HOME/.cache}/uspdit/cpu_rates2"
+echo "rates (threads dtype_bytes gemm attention elementwise):"; tail -1 "${XDG_CACHE_HOME:-$HOME/.cache}/uspdit/cpu_rates3"

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "parallel/plan.h"
+#include "pipeline/calibration_step.h"
 #include "pipeline/family_registry.h"
 #include "planner/cpu_calibration.h"
 #include "planner/hardware_profiles.h"
@@ -279,7 +280,8 @@ int run_plan(Args& args) {
   if (profile) {
     planner::HardwareProfile hw;
     if (gpu == "cpu") {
-      hw = planner::cpu_profile(planner::calibrate_cpu(q.dtype_bytes, calibrate));
+      hw = planner::cpu_profile(
+          planner::calibrate_cpu(q.dtype_bytes, calibrate, pipeline::calibration_step_timer(q.dtype_bytes)));
     } else {
       const planner::HardwareProfile* found = planner::find_gpu_profile(gpu);
       require(found != nullptr, "unknown --gpu '" + gpu + "': use one of " + planner::known_gpu_names());

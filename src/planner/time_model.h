@@ -23,7 +23,7 @@ struct Cluster {
 struct TimeEstimate {
   double gemm_flops_per_step = 0;            // one rank
   double attention_flops_per_step = 0;       // one rank
-  double elementwise_elements_per_step = 0;  // one rank, profiles that measure it (the CPU)
+  double elementwise_elements_per_step = 0;  // one rank (timed where the profile has a rate: the CPU)
   double compute_seconds = 0;                // per step
   double ulysses_seconds = 0;                // per step, exposed
   double ring_seconds = 0;                   // per step, before overlap

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "binary_run.h"
 #include "core/error.h"
@@ -317,15 +319,17 @@ TEST(CpuCalibration, TheNewestCachedMeasurementWins) {
   const auto dir = fresh_dir("cpu_rates_cache");
   std::filesystem::create_directories(dir + "/uspdit");
   const int threads = at::get_num_threads();
-  std::ofstream(dir + "/uspdit/cpu_rates2") << threads << " 2 1e11 2e11\n"  // an old 4-field line
+  std::ofstream(dir + "/uspdit/cpu_rates3") << threads << " 2 1e11 2e11\n"  // an old 4-field line
                                             << threads << " 2 1e11 2e11 3e8\n"
                                             << threads << " 4 5e11 6e11 7e8\n"  // fp32
                                             << threads << " 2 4e11 5e11 6e8\n";
   const char* old = std::getenv("XDG_CACHE_HOME");
   const std::string saved = old ? old : "";
   setenv("XDG_CACHE_HOME", dir.c_str(), 1);
-  const CpuRates bf16 = calibrate_cpu(2, false);
-  const CpuRates fp32 = calibrate_cpu(4, false);
+  int steps_timed = 0;
+  const StepTimer never = [&](int) { return ++steps_timed, 1.0; };
+  const CpuRates bf16 = calibrate_cpu(2, false, never);
+  const CpuRates fp32 = calibrate_cpu(4, false, never);
   if (old) {
     setenv("XDG_CACHE_HOME", saved.c_str(), 1);
   } else {
@@ -336,6 +340,34 @@ TEST(CpuCalibration, TheNewestCachedMeasurementWins) {
   EXPECT_EQ(bf16.attention_flops, 5e11);
   EXPECT_EQ(bf16.elementwise_per_s, 6e8);
   EXPECT_EQ(fp32.gemm_flops, 5e11);
+  EXPECT_EQ(steps_timed, 0);  // cached: nothing measured
+}
+
+// The elementwise rate is what one block (a 2-block step minus a 1-block step) leaves beyond the
+// GEMMs and attention the time model gives it; a fake timer makes that remainder known.
+TEST(CpuCalibration, TheElementwiseRateIsWhatABlockLeavesBeyondItsKernels) {
+  const auto dir = fresh_dir("cpu_rates_solve");
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", dir.c_str(), 1);
+  std::vector<int> asked;
+  // A block of 10 s (its GEMMs and attention take well under 1 s here) on a 0.5 s step.
+  const CpuRates slow =
+      calibrate_cpu(2, true, [&](int layers) { return asked.push_back(layers), 0.5 + 10.0 * layers; });
+  // A block no slower than nothing: the rate stays finite (a floor of a tenth of the kernels).
+  const CpuRates noise = calibrate_cpu(2, true, [](int layers) { return 1e-6 * layers; });
+  if (old) {
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    unsetenv("XDG_CACHE_HOME");
+  }
+  const double elements = 1024.0 * (37 * 1536 + 2 * 8960);  // the calibration block, Wan 1.3B widths
+  EXPECT_GT(slow.elementwise_per_s, elements / 10.0);
+  EXPECT_LT(slow.elementwise_per_s, elements / 9.0);
+  EXPECT_EQ(std::count(asked.begin(), asked.end(), 1), 3);  // the fastest of three of each
+  EXPECT_EQ(std::count(asked.begin(), asked.end(), 2), 3);
+  EXPECT_TRUE(std::isfinite(noise.elementwise_per_s));
+  EXPECT_GT(noise.elementwise_per_s, elements);  // the block's kernels take < 1 s here
 }
 
 }  // namespace
