@@ -56,7 +56,6 @@ double rate(double flops, double seconds, Work&& work) {
 
 CpuRates calibrate_cpu(int dtype_bytes, bool force, const StepTimer& time_step) {
   const int threads = at::get_num_threads();
-  const std::string key = std::to_string(threads) + " " + std::to_string(dtype_bytes);
   const fs::path file = cache_file();
   if (!force && !file.empty()) {
     // --calibrate appends; the newest line for these threads and dtype is the one to use.
