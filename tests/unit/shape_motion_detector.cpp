@@ -23,6 +23,22 @@ constexpr const char* kDirections[] = {"left", "right", "up", "down"};
 constexpr double kForeground = 0.35;  // of the largest channel; the background stays under 0.17
 constexpr int64_t kMinArea = 10;      // pixels: a shape of radius 6 covers ~110
 
+// Shape thresholds, each halfway between the shapes' values on the demo data drawn exactly and
+// blurred by a Gaussian of up to 2 px, both anti-aliased (tools/demo_data.py) and not (the tests):
+// a video VAE decodes soft edges, and a measure that holds only for sharp ones — the fill of the
+// bounding box (square 1, circle π/4, triangle ½) — reads every soft shape as a circle (a
+// triangle's fill reaches 0.70 at 2 px, a square's falls to 0.86, a pixelated circle's reaches
+// 0.86 at 1 px). The taper is ~0.2 for the data set's upward triangle (0.20-0.48 at up to 2 px)
+// and ~1 for circle and square (>= 0.88); the diagonal/axis extent ratio is √2 for a square
+// (>= 1.13 at 2 px) and 1 for a circle (0.96-1.09).
+constexpr double kTriangleTaper = 0.7;
+constexpr double kSquareDiagonal = 1.11;
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 // Least-squares slope of v over t.
 double slope(const std::vector<double>& t, const std::vector<double>& v) {
   const double n = static_cast<double>(t.size());
@@ -45,7 +61,7 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
   const auto mask = std::get<0>(x.max(-1)).gt(kForeground);  // [T, H, W]
   const auto ys = at::arange(height, at::kFloat).view({height, 1}).expand({height, width});
   const auto xs = at::arange(width, at::kFloat).view({1, width}).expand({height, width});
-  std::vector<double> times, cx, cy, fills;
+  std::vector<double> times, cx, cy, fills, tapers, diagonals;
   at::Tensor colour_sum = at::zeros({3});
   int64_t colour_pixels = 0;
   for (int64_t f = 0; f < frames; ++f) {
@@ -57,9 +73,20 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
     cx.push_back((xs * mf).sum().item<double>() / static_cast<double>(area));
     cy.push_back((ys * mf).sum().item<double>() / static_cast<double>(area));
     const auto rows = at::nonzero(m.any(1)), cols = at::nonzero(m.any(0));
-    const double box = static_cast<double>((rows.max().item<int64_t>() - rows.min().item<int64_t>() + 1) *
-                                           (cols.max().item<int64_t>() - cols.min().item<int64_t>() + 1));
-    fills.push_back(static_cast<double>(area) / box);
+    const int64_t top = rows.min().item<int64_t>(), height_px = rows.max().item<int64_t>() - top + 1;
+    const int64_t width_px = cols.max().item<int64_t>() - cols.min().item<int64_t>() + 1;
+    fills.push_back(static_cast<double>(area) / static_cast<double>(height_px * width_px));
+    // Extent along the two diagonals over the extent along the axes.
+    const auto extent = [&](const at::Tensor& coordinate) {
+      const auto c = coordinate.index({m});
+      return (c.max() - c.min()).item<double>() / std::sqrt(2.0) + 1;
+    };
+    diagonals.push_back((extent(xs + ys) + extent(xs - ys)) / static_cast<double>(height_px + width_px));
+    // Mean row width of the box's top third over its bottom third.
+    const auto widths = mf.sum(1).slice(0, top, top + height_px);
+    const int64_t third = std::max<int64_t>(1, height_px / 3);
+    tapers.push_back(widths.slice(0, 0, third).mean().item<double>() /
+                     std::max(widths.slice(0, height_px - third).mean().item<double>(), 1e-6));
     colour_sum += x[f].index({m}).sum(0);
     colour_pixels += area;
   }
@@ -75,9 +102,12 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
     for (int c = 0; c < 3; ++c) d += std::pow(scaled[c].item<double>() - p.rgb[c] / top, 2);
     if (d < best) best = d, out.colour = p.name;
   }
-  std::nth_element(fills.begin(), fills.begin() + static_cast<std::ptrdiff_t>(fills.size() / 2), fills.end());
-  out.fill = fills[fills.size() / 2];
-  out.shape = out.fill > 0.9 ? kShapes[1] : out.fill < 0.64 ? kShapes[2] : kShapes[0];
+  out.fill = median(fills);
+  out.taper = median(tapers);
+  out.diagonal = median(diagonals);
+  out.shape = out.taper < kTriangleTaper       ? kShapes[2]
+              : out.diagonal > kSquareDiagonal ? kShapes[1]
+                                               : kShapes[0];
   const double span = static_cast<double>(frames - 1);
   const double dx = slope(times, cx) * span, dy = slope(times, cy) * span;  // y grows downwards
   if (std::abs(dx) >= std::abs(dy)) {

@@ -6,8 +6,11 @@
 // a dark gradient, every shape colour has a channel above 90 %); per frame its area, centroid and
 // bounding box. Colour: the mean RGB of the shape's pixels over the clip, scaled to its largest
 // channel, nearest of the six prototypes. Direction: the least-squares slope of the centroid over
-// time on the axis that moved more; under `min_travel_px` in total is "still". Shape: the median
-// fill of the bounding box — a square fills ~1, a circle π/4, a triangle ½.
+// time on the axis that moved more; under `min_travel_px` in total is "still". Shape, from medians
+// over the frames: the taper (the mean row width of the bounding box's top third over its bottom
+// third: ~0.2 for the data set's upward triangle, ~1 for the others) tells a triangle; then the
+// extent along the diagonals over that along the axes (√2 for a square, 1 for a circle) tells a
+// square from a circle. Both survive the soft edges a video VAE draws (thresholds in the .cpp).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -23,6 +26,8 @@ struct ShapeMotion {
   std::string direction;  // left right up down, or "still"
   double travel_px = 0;   // along `direction`, first frame to last (fitted)
   double fill = 0;        // median area / bounding-box area
+  double taper = 0;       // median width of the box's top third / its bottom third
+  double diagonal = 0;    // median extent along the diagonals / along the axes
 };
 
 // rgb8: [T, H, W, 3] uint8 (video::read_video_rgb8's layout). nullopt when the shape is missing
