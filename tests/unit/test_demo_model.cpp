@@ -25,10 +25,12 @@ namespace fs = std::filesystem;
 const std::string kRoot = USPDIT_SOURCE_DIR;
 const std::string kModel = kRoot + "/models/demo-shapes-t2v";
 
-// Under the sanitizers (several times slower) every sixth case, so the ASan run still drives the
-// whole pipeline on each mesh; the release build runs all 24 and holds the issue's bar.
+// Under the sanitizers (several times slower) every fifth case — cases 0, 5, 10, 15, 20: five
+// colours, all four directions, all three shapes (a stride of 3 would keep one shape: case i's
+// shape is i mod 3) — so the ASan run still drives the whole pipeline on each mesh; the release
+// build runs all 24 and holds the issue's bar.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kCaseStride = 3;
+constexpr int kCaseStride = 5;
 constexpr bool kSanitized = true;
 #else
 constexpr int kCaseStride = 1;
@@ -97,16 +99,16 @@ Score score(int ranks, const std::string& mesh, const std::string& name) {
   return s;
 }
 
-// What the shipped model reaches (docs/demo_model/README.md has the per-prompt table): colour and
-// direction right in 21 of 24 on every mesh, so the bar is 20 of 24 (one miss of margin; a subset
-// allows one miss). The issue asks 22 (90 %) and shape in 18 (75 %): the model is short of both —
-// its VAE decodes squares with round corners, which the detector rightly reads as circles
-// (triangles come out, 7 of 8) — so shape is reported, not asserted, until a retrained model draws
-// squares (issue 15 stays open for it).
+// The issue's bar: colour and direction as prompted in ≥ 90 % (22 of 24), shape in ≥ 75 % (18).
+// The shipped model reaches 22 and 19 on every mesh (docs/demo_model/README.md has the per-prompt
+// table); 1 rank, Ulysses 2 and CFG-parallel sum in different orders and give the same reading, so
+// a last-bit difference does not move a case across the detector's thresholds. The sanitizer
+// build's subset (5 cases, other code generation) allows one colour and two shape misses.
 void expect_agreement(const Score& s) {
   const int n = (24 + kCaseStride - 1) / kCaseStride;
   ASSERT_EQ(s.total, n);
-  EXPECT_GE(s.colour_and_direction, n == 24 ? 20 : n - 1) << s.report;
+  EXPECT_GE(s.colour_and_direction, n == 24 ? 22 : n - 1) << s.report;
+  EXPECT_GE(s.shape, n == 24 ? 18 : n - 2) << s.report;
   std::printf("colour+direction %d/%d, shape %d/%d\n%s", s.colour_and_direction, n, s.shape, n,
               s.report.c_str());
 }
