@@ -359,7 +359,7 @@ How well: `tests/unit/test_demo_model.cpp` draws 24 prompt/seed pairs (every col
 direction) on 1 rank, 2 ranks and CFG-parallel and reads them back with a detector. What the
 shipped weights reach, the sample grid, the losses and the VAE's reconstructions:
 [`docs/demo_model/`](../../docs/demo_model/README.md). Known limits of this recipe: the tiny VAE
-draws soft edges (a square's corners a little round, a triangle's sides a little concave), ,
+draws soft edges (a square's corners a little round, a triangle's sides a little concave),
 the first frame sometimes starts in another colour than the rest of the clip, and yellow drifts
 towards orange by the last frames.
 

@@ -1,6 +1,6 @@
 // The demo model's semantic check (shape_motion_detector.h) on clips drawn here with known
-// labels — every colour, shape and direction, noisy, blurred, and through an H.264 round trip — and on
-// what it must not read as a moving shape.
+// labels — every colour, shape and direction, noisy, blurred, and through an H.264 round trip —
+// and on what it must not read as a moving shape.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
