@@ -61,7 +61,7 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
   const auto mask = std::get<0>(x.max(-1)).gt(kForeground);  // [T, H, W]
   const auto ys = at::arange(height, at::kFloat).view({height, 1}).expand({height, width});
   const auto xs = at::arange(width, at::kFloat).view({1, width}).expand({height, width});
-  std::vector<double> times, cx, cy, fills, tapers, diagonals;
+  std::vector<double> times, cx, cy, tapers, diagonals;
   at::Tensor colour_sum = at::zeros({3});
   int64_t colour_pixels = 0;
   for (int64_t f = 0; f < frames; ++f) {
@@ -75,7 +75,6 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
     const auto rows = at::nonzero(m.any(1)), cols = at::nonzero(m.any(0));
     const int64_t top = rows.min().item<int64_t>(), height_px = rows.max().item<int64_t>() - top + 1;
     const int64_t width_px = cols.max().item<int64_t>() - cols.min().item<int64_t>() + 1;
-    fills.push_back(static_cast<double>(area) / static_cast<double>(height_px * width_px));
     // Extent along the two diagonals over the extent along the axes.
     const auto extent = [&](const at::Tensor& coordinate) {
       const auto c = coordinate.index({m});
@@ -102,7 +101,6 @@ std::optional<ShapeMotion> detect_shape_motion(const at::Tensor& rgb8, double mi
     for (int c = 0; c < 3; ++c) d += std::pow(scaled[c].item<double>() - p.rgb[c] / top, 2);
     if (d < best) best = d, out.colour = p.name;
   }
-  out.fill = median(fills);
   out.taper = median(tapers);
   out.diagonal = median(diagonals);
   out.shape = out.taper < kTriangleTaper       ? kShapes[2]

@@ -25,7 +25,6 @@ struct ShapeMotion {
   std::string shape;      // circle square triangle
   std::string direction;  // left right up down, or "still"
   double travel_px = 0;   // along `direction`, first frame to last (fitted)
-  double fill = 0;        // median area / bounding-box area
   double taper = 0;       // median width of the box's top third / its bottom third
   double diagonal = 0;    // median extent along the diagonals / along the axes
 };
